@@ -1,0 +1,42 @@
+/**
+ * The canonical episode (datasets spec §5.1): an episode with L transitions is stored as L + 1 entries.
+ * Entry t holds o_t, the action taken at o_t, and the reward and continuation of the transition *into* o_t.
+ * Every loader (D4RL, Minari, V-D4RL, regenerated data) returns this form.
+ */
+export type EpisodeEnd = "terminal" | "timeout" | "file-end";
+
+export interface Episode {
+  /** Number of entries (L + 1 for full episodes; antmaze episodes have L entries, see datasets spec §5.2). */
+  length: number;
+  /** Observation shape per entry, e.g. [11] for hopper or [64, 64, 3] for pixels. */
+  obsShape: number[];
+  /** Observations, row-major [length, ...obsShape]: Float32Array for vectors, Uint8Array for images. */
+  obs: Float32Array | Uint8Array;
+  /** Action dimension. */
+  actDim: number;
+  /** Actions taken at each entry, [length, actDim]; the final entry is zero-padded where no action was taken. */
+  act: Float32Array;
+  /** 1 where an action was taken at the entry, else 0. */
+  actMask: Float32Array;
+  /** Reward of the transition into the entry; rew[0] = 0. */
+  rew: Float32Array;
+  /** Continuation (1 − terminal) of the transition into the entry; cont[0] = 1. */
+  cont: Float32Array;
+  /** 1 at the first entry. */
+  isFirst: Float32Array;
+  end: EpisodeEnd;
+}
+
+/** Number of transitions (entries with an action) in an episode. */
+export function transitionsOf(ep: Episode): number {
+  let n = 0;
+  for (let i = 0; i < ep.length; i++) n += ep.actMask[i];
+  return n;
+}
+
+/** Sum of rewards over the episode's transitions (the episode return). */
+export function returnOf(ep: Episode): number {
+  let r = 0;
+  for (let i = 1; i < ep.length; i++) r += ep.rew[i];
+  return r;
+}
