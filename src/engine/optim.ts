@@ -1,0 +1,145 @@
+/**
+ * Adam with global-norm gradient clipping and saveable state (engine spec §4.5).
+ *
+ * Written here rather than using tf.train.adam because a checkpoint must restore the moment estimates and step
+ * count exactly (resume equivalence), and tfjs's optimiser exposes its slots only through async weight lists with
+ * tfjs-generated names; here the state is keyed by the module's parameter paths.
+ */
+import { tf } from "./tf.js";
+
+export interface AdamOptions {
+  lr: number;
+  eps?: number;
+  beta1?: number;
+  beta2?: number;
+  /** Global-norm clip; 0 or undefined disables clipping. */
+  clip?: number;
+}
+
+export interface AdamState {
+  step: number;
+  m: Record<string, Float32Array>;
+  v: Record<string, Float32Array>;
+}
+
+export interface StepResult {
+  loss: number;
+  gradNorm: number;
+  terms: Record<string, number>;
+}
+
+/**
+ * Scales gradients by min(1, c / ‖g‖) where ‖g‖ is the norm over all tensors together. Returns the clipped
+ * gradients and the unclipped norm.
+ */
+export function clipByGlobalNorm(grads: tf.Tensor[], clip: number): { grads: tf.Tensor[]; norm: tf.Scalar } {
+  const sq = grads.map((g) => tf.sum(tf.square(g)));
+  const norm = tf.sqrt(tf.addN(sq)) as tf.Scalar;
+  if (!(clip > 0)) return { grads, norm };
+  const scale = tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6)));
+  return { grads: grads.map((g) => tf.mul(g, scale)), norm };
+}
+
+export class Adam {
+  private readonly names: string[];
+  private readonly vars: tf.Variable[];
+  private readonly m: tf.Variable[];
+  private readonly v: tf.Variable[];
+  private step = 0;
+  readonly lr: number;
+  readonly eps: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly clip: number;
+
+  constructor(params: Map<string, tf.Variable>, opts: AdamOptions) {
+    this.names = [...params.keys()];
+    this.vars = [...params.values()];
+    this.m = this.vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.v = this.vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    this.lr = opts.lr;
+    this.eps = opts.eps ?? 1e-5;
+    this.beta1 = opts.beta1 ?? 0.9;
+    this.beta2 = opts.beta2 ?? 0.999;
+    this.clip = opts.clip ?? 0;
+  }
+
+  get steps(): number {
+    return this.step;
+  }
+
+  /**
+   * Differentiates `lossFn` with respect to this optimiser's parameters only (everything else acts as a constant,
+   * which is how a frozen model is used), clips, and applies one Adam update. `terms` are extra scalars for logging.
+   */
+  minimize(lossFn: () => { loss: tf.Scalar; terms?: Record<string, tf.Scalar> }): StepResult {
+    let termNames: string[] = [];
+    let termTensors: tf.Scalar[] = [];
+    const out = tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(() => {
+        const r = lossFn();
+        termNames = Object.keys(r.terms ?? {});
+        termTensors = termNames.map((k) => tf.keep(r.terms![k]));
+        return r.loss;
+      }, this.vars);
+      const gradList = this.vars.map((p) => grads[p.name] ?? tf.zerosLike(p));
+      const { grads: clipped, norm } = clipByGlobalNorm(gradList, this.clip);
+      this.apply(clipped);
+      return tf.stack([value, norm, ...termTensors]);
+    });
+    const values = out.dataSync();
+    out.dispose();
+    for (const t of termTensors) t.dispose();
+    const terms: Record<string, number> = {};
+    termNames.forEach((k, i) => (terms[k] = values[2 + i]));
+    return { loss: values[0], gradNorm: values[1], terms };
+  }
+
+  private apply(grads: tf.Tensor[]): void {
+    this.step += 1;
+    const b1 = this.beta1;
+    const b2 = this.beta2;
+    const lrT = (this.lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step);
+    for (let i = 0; i < this.vars.length; i++) {
+      const g = grads[i];
+      const m = tf.add(tf.mul(this.m[i], b1), tf.mul(g, 1 - b1));
+      const v = tf.add(tf.mul(this.v[i], b2), tf.mul(tf.square(g), 1 - b2));
+      this.m[i].assign(m);
+      this.v[i].assign(v);
+      // Bias correction folded into the step size; eps scaled to match the textbook form eps/(√v̂ + eps).
+      const denom = tf.add(tf.sqrt(v), this.eps * Math.sqrt(1 - b2 ** this.step));
+      this.vars[i].assign(tf.sub(this.vars[i], tf.mul(tf.div(m, denom), lrT)));
+    }
+  }
+
+  getState(): AdamState {
+    const m: Record<string, Float32Array> = {};
+    const v: Record<string, Float32Array> = {};
+    this.names.forEach((n, i) => {
+      m[n] = this.m[i].dataSync() as Float32Array;
+      v[n] = this.v[i].dataSync() as Float32Array;
+    });
+    return { step: this.step, m, v };
+  }
+
+  setState(state: AdamState): void {
+    this.names.forEach((n, i) => {
+      for (const [slot, vars] of [
+        ["m", this.m],
+        ["v", this.v],
+      ] as const) {
+        const data = state[slot][n];
+        if (!data) throw new Error(`optimiser state has no '${slot}' entry for parameter '${n}'`);
+        if (data.length !== vars[i].size) {
+          throw new Error(`optimiser state '${slot}/${n}' has ${data.length} values, expected ${vars[i].size}`);
+        }
+        tf.tidy(() => vars[i].assign(tf.tensor(data, vars[i].shape)));
+      }
+    });
+    this.step = state.step;
+  }
+
+  dispose(): void {
+    for (const t of [...this.m, ...this.v]) t.dispose();
+  }
+}

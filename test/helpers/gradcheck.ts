@@ -1,0 +1,44 @@
+import { tf } from "../../src/engine/tf.js";
+import { Rng } from "../../src/engine/rng.js";
+
+/**
+ * Central finite-difference check of d f / d inputs (engine spec §2.1 metric):
+ * max |fd − analytic| / max |analytic| over `probes` random entries of every input.
+ * `f` must be a pure function of its inputs returning a scalar.
+ */
+export function gradError(
+  f: (...xs: tf.Tensor[]) => tf.Scalar,
+  inputs: tf.Tensor[],
+  { eps = 1e-2, probes = 6, seed = 1 }: { eps?: number; probes?: number; seed?: number } = {},
+): number {
+  const rng = new Rng(seed);
+  const analytic = tf.grads(f)(inputs).map((g) => g.dataSync().slice());
+  let maxDiff = 0;
+  let maxAbs = 0;
+  inputs.forEach((x, k) => {
+    const base = x.dataSync().slice();
+    for (let p = 0; p < Math.min(probes, base.length); p++) {
+      const i = rng.int(base.length);
+      const evalAt = (delta: number) => {
+        const v = base.slice();
+        v[i] += delta;
+        const xs = inputs.map((t, j) => (j === k ? tf.tensor(v, t.shape) : t));
+        const out = f(...xs).dataSync()[0];
+        return out;
+      };
+      const fd = tf.tidy(() => (evalAt(eps) - evalAt(-eps)) / (2 * eps));
+      maxDiff = Math.max(maxDiff, Math.abs(fd - analytic[k][i]));
+    }
+    for (const a of analytic[k]) maxAbs = Math.max(maxAbs, Math.abs(a));
+  });
+  return maxDiff / Math.max(maxAbs, 1e-8);
+}
+
+/** Random tensor with entries N(0, scale²) from a seeded stream (float64 math, float32 storage). */
+export function randn(shape: number[], seed: number, scale = 1): tf.Tensor {
+  const rng = new Rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) d[i] = scale * rng.normal();
+  return tf.tensor(d, shape);
+}
