@@ -4,7 +4,9 @@
  */
 type Section = () => Promise<Record<string, unknown>>;
 
-const sections: Record<string, () => Promise<Section>> = {};
+const sections: Record<string, () => Promise<Section>> = {
+  envs: async () => (await import("./envs.js")).benchEnvs,
+};
 
 async function main(): Promise<void> {
   const only = process.argv.slice(2);

@@ -38,7 +38,7 @@ export class AntMazeEnv extends MujocoEnv {
       frameSkip: ANT_FRAME_SKIP,
       maxEpisodeSteps: task.maxEpisodeSteps,
       obsDim: ANTMAZE_OBS_DIM,
-      camera: { name: "track", trackBody: "torso" },
+      camera: { name: "topdown", trackBody: "torso" },
     }, seed);
     this.layout = MAZES[task.maze];
     this.goalXY = [NaN, NaN];

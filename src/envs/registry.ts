@@ -4,6 +4,7 @@
  * Adding an environment = adding one entry to `ENTRIES` (id, family, semantics, description, observation shape,
  * action dim, step limit, and an async `create(options)`). Options are resolved here, once:
  * `{ massModel: "legacy", disableIsland: true, seed: 0 }` unless given (environments.md §0.2).
+ * `pixels: true` (or `{ size, camera }`) wraps the env so it observes rendered frames (pixels.ts, §12).
  * An unknown id → `UserError` listing the closest registered ids.
  *
  * `semantics` records which reference the env reproduces ("gymnasium-v4", "d4rl", "dm_control", ...); score
@@ -19,9 +20,13 @@ import { ANTMAZE_OBS_DIM, AntMazeEnv } from "./antmaze.js";
 import { ANTMAZE_TASKS, type AntMazeId } from "./maze.js";
 import { DmcCheetahRunEnv } from "./dmc-cheetah.js";
 import { DmcWalkerWalkEnv } from "./dmc-walker.js";
+import { withPixels, type PixelOptions } from "./pixels.js";
 import { UserError } from "../errors.js";
 
-export type EnvOptions = Partial<MujocoEnvOptions>;
+export type EnvOptions = Partial<MujocoEnvOptions> & {
+  /** Observe 64×64 RGB uint8 frames instead of the state vector (pixels.ts); an object sets size/camera. */
+  pixels?: boolean | PixelOptions;
+};
 
 export interface EnvInfo {
   id: string;
@@ -148,7 +153,14 @@ function resolveOptions(id: string, options: EnvOptions): MujocoEnvOptions {
 /** Creates a registered environment. */
 export async function makeEnv(id: string, options: EnvOptions = {}): Promise<Env> {
   const e = entry(id);
-  return e.create(resolveOptions(id, options));
+  const env = await e.create(resolveOptions(id, options));
+  if (options.pixels === undefined || options.pixels === false) return env;
+  try {
+    return withPixels(env, options.pixels === true ? {} : options.pixels);
+  } catch (e) {
+    env.close();
+    throw e;
+  }
 }
 
 /** Every registered environment's description, in registration order. */

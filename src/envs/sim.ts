@@ -429,7 +429,8 @@ export class Sim {
     }
     const n = dirs.length / 3;
     const wantNormals = options.normals ?? false;
-    if (this.rayBufs === null || this.rayBufs.n < n) {
+    // The binding checks that each buffer holds exactly n entries, so buffers are reused only for the same n.
+    if (this.rayBufs === null || this.rayBufs.n !== n) {
       this.rayBufs?.geomId.delete();
       this.rayBufs?.dist.delete();
       this.rayBufs?.normal?.delete();

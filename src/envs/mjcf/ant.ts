@@ -114,6 +114,8 @@ export function antXml(options: AntModelOptions): string {
   const mass = { massModel: options.massModel, density: DENSITY, angle: "degree" as const };
   const torso = el("body", { name: "torso", pos: [0, 0, 0.75] }, [
     trackCameraXml([0, -3, 0.3]),
+    // A top-down view for maze pixels: the `track` camera sits 3 m behind the ant, inside a wall at the start cell.
+    ...(d4rl ? [el("camera", { name: "topdown", mode: "trackcom", pos: [0, 0, 9], xyaxes: [1, 0, 0, 0, 1, 0] })] : []),
     el("joint", { name: "root", type: "free", limited: "false", pos: [0, 0, 0], margin: 0.01, armature: 0, damping: 0 }),
     el("geom", { name: "torso_geom", type: "sphere", size: [0.25], pos: [0, 0, 0], rgba: d4rl ? [0.3, 0.9, 0.5, 1] : undefined }),
     ...LEGS.map((leg) => bodyXml(legBody(leg), mass)),
