@@ -5,6 +5,7 @@
 type Section = () => Promise<Record<string, unknown>>;
 
 const sections: Record<string, () => Promise<Section>> = {
+  engine: async () => (await import("./engine.js")).benchEngine,
   envs: async () => (await import("./envs.js")).benchEnvs,
 };
 

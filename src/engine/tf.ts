@@ -4,11 +4,13 @@
  * All model code imports `tf` from here and awaits `initEngine()` once before building tensors.
  * `initEngine` selects the wasm backend, loads tfjs's gradient definitions (see tfjs-resolve-hook.ts) and installs
  * the BatchMatMul gradient override (engine spec §4.1): the stock gradient multiplies with transpose flags, which
- * tfjs-wasm runs 12–16× slower than a plain matmul, so every transposed operand is materialised explicitly.
+ * tfjs-wasm runs 12–16× slower than a plain matmul, so every transposed operand is materialised explicitly — unless
+ * the optional native OpenBLAS kernel is active, which handles transpose flags at no cost.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-wasm";
 import { register } from "node:module";
+import { blasActive, configureBlasFromEnv } from "./blas.js";
 
 export { tf };
 export type Tensor = tf.Tensor;
@@ -48,22 +50,25 @@ export function batchMatMulGrad(
   b: tf.Tensor,
   transposeA: boolean,
   transposeB: boolean,
+  nativeTranspose = false,
 ): { a: tf.Tensor; b: tf.Tensor } {
-  const T = transposeLast2;
+  // With the native kernel, transpose flags are free (lda/ldb); on pure wasm they are materialised explicitly.
+  const mm = (x: tf.Tensor, tx: boolean, y: tf.Tensor, ty: boolean) =>
+    nativeTranspose ? tf.matMul(x, y, tx, ty) : tf.matMul(tx ? transposeLast2(x) : x, ty ? transposeLast2(y) : y);
   let da: tf.Tensor;
   let db: tf.Tensor;
   if (!transposeA && !transposeB) {
-    da = tf.matMul(dy, T(b));
-    db = tf.matMul(T(a), dy);
+    da = mm(dy, false, b, true);
+    db = mm(a, true, dy, false);
   } else if (!transposeA && transposeB) {
-    da = tf.matMul(dy, b);
-    db = tf.matMul(T(dy), a);
+    da = mm(dy, false, b, false);
+    db = mm(dy, true, a, false);
   } else if (transposeA && !transposeB) {
-    da = tf.matMul(b, T(dy));
-    db = tf.matMul(a, dy);
+    da = mm(b, false, dy, true);
+    db = mm(a, false, dy, false);
   } else {
-    da = tf.matMul(T(b), T(dy));
-    db = tf.matMul(T(dy), T(a));
+    da = mm(b, true, dy, true);
+    db = mm(dy, true, a, true);
   }
   return { a: reduceToShape(da, a.shape), b: reduceToShape(db, b.shape) };
 }
@@ -75,7 +80,7 @@ function installMatMulGradient(): void {
     gradFunc: (dy, saved, attrs) => {
       const [a, b] = saved;
       const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
-      const g = batchMatMulGrad(dy as tf.Tensor, a, b, transposeA, transposeB);
+      const g = batchMatMulGrad(dy as tf.Tensor, a, b, transposeA, transposeB, blasActive());
       return { a: () => g.a, b: () => g.b };
     },
   });
@@ -91,6 +96,8 @@ export function initEngine(): Promise<void> {
       const ok = await tf.setBackend("wasm");
       if (!ok) throw new Error("clap-rl: the tfjs wasm backend failed to initialise");
       await tf.ready();
+      // The optional OpenBLAS matmul kernel (src/engine/blas.ts); CLAP_RL_BLAS=0 forces pure wasm.
+      configureBlasFromEnv();
     })();
   }
   return ready;

@@ -1,0 +1,176 @@
+/**
+ * Engine micro-benchmarks (engine spec §2): (a) the MLP step, (b) the 50-step GRU BPTT step and (d) matmul
+ * throughput, each on the stock wasm BatchMatMul kernel and, when the addon loads, on the OpenBLAS kernel with 1
+ * and 2 BLAS threads. Times are medians over repeated steps after warm-up.
+ *
+ * Run alone: `npm run build && node dist/bench/run.js engine` (or `node dist/bench/engine.js` for this section).
+ */
+import { loadavg } from "node:os";
+import { pathToFileURL } from "node:url";
+import { initEngine, tf } from "../src/engine/tf.js";
+import { blasActive, blasStatus, disableBlas, enableBlas, setBlasThreads } from "../src/engine/blas.js";
+import { GRUCell, MLP } from "../src/engine/nn.js";
+import { Adam } from "../src/engine/optim.js";
+import { Rng } from "../src/engine/rng.js";
+
+const SIZES = {
+  mlp: { in: 17, hidden: [256, 256, 256, 256], out: 6, act: "selu", batch: 1024 },
+  gru: { in: 64, hidden: 256, batch: 64, steps: 50 },
+  matmul: { m: 1024, k: 1024, n: 1024 },
+  matmulTransposed: { m: 1024, k: 256, n: 256 },
+};
+const WARMUP = 2;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+interface Timing {
+  /** Median wall-clock ms per call. */
+  ms: number;
+  /** Median process CPU ms per call: on a shared machine this stays near the true single-thread cost when wall
+   * time does not (it counts every thread, so it exceeds `ms` when BLAS runs 2 threads). */
+  cpuMs: number;
+}
+
+/** Medians of `step` over `reps` runs after WARMUP unmeasured ones. */
+function time(step: () => void, reps: number): Timing {
+  for (let i = 0; i < WARMUP; i++) step();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    step();
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  return { ms: median(wall), cpuMs: median(cpu) };
+}
+
+function randomTensor(shape: number[], rng: Rng): tf.Tensor {
+  const d = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < d.length; i++) d[i] = rng.normal();
+  return tf.tensor(d, shape);
+}
+
+/** (a): forward + backward + Adam on a regression loss. */
+function mlpStep(reps: number): Timing {
+  const s = SIZES.mlp;
+  const rng = new Rng(1);
+  const net = new MLP(s.in, s.hidden, s.out, rng.split("net"), { act: "selu" });
+  const x = randomTensor([s.batch, s.in], rng.split("x")) as tf.Tensor2D;
+  const y = randomTensor([s.batch, s.out], rng.split("y"));
+  const opt = new Adam(net.namedParams(), { lr: 1e-4 });
+  const loss = () => ({ loss: tf.mean(tf.square(tf.sub(net.apply(x), y))) as tf.Scalar });
+  const t = time(() => void opt.minimize(loss), reps);
+  opt.dispose();
+  net.dispose();
+  tf.dispose([x, y]);
+  return t;
+}
+
+/** (b): the GRU unrolled over the sequence, loss on every hidden state, BPTT + Adam. */
+function gruStep(reps: number): Timing {
+  const s = SIZES.gru;
+  const rng = new Rng(2);
+  const cell = new GRUCell(s.in, s.hidden, rng.split("cell"));
+  const xs = tf.unstack(randomTensor([s.steps, s.batch, s.in], rng.split("x"))) as tf.Tensor2D[];
+  const opt = new Adam(cell.namedParams(), { lr: 1e-4 });
+  const t = time(
+    () =>
+      void opt.minimize(() => {
+        let h = tf.zeros([s.batch, s.hidden]) as tf.Tensor2D;
+        const losses: tf.Tensor[] = [];
+        for (const x of xs) {
+          h = cell.apply(x, h);
+          losses.push(tf.mean(tf.square(h)));
+        }
+        return { loss: tf.addN(losses) as tf.Scalar };
+      }),
+    reps,
+  );
+  opt.dispose();
+  cell.dispose();
+  tf.dispose(xs);
+  return t;
+}
+
+/** One matmul, its result read back so the time includes the whole kernel. */
+function matmul(m: number, k: number, n: number, transposeB: boolean, reps: number): Timing {
+  const rng = new Rng(3);
+  const a = randomTensor([m, k], rng.split("a"));
+  const b = randomTensor(transposeB ? [n, k] : [k, n], rng.split("b"));
+  const t = time(() => tf.tidy(() => void tf.matMul(a, b, false, transposeB).dataSync()), reps);
+  tf.dispose([a, b]);
+  return t;
+}
+
+interface PathResult {
+  mlp: Timing;
+  gru: Timing;
+  matmul: Timing & { gflops: number };
+  matmulTransposeB: Timing;
+}
+
+function measure(): PathResult {
+  const { m, k, n } = SIZES.matmul;
+  const t = SIZES.matmulTransposed;
+  const mm = matmul(m, k, n, false, 10);
+  return {
+    mlp: mlpStep(10),
+    gru: gruStep(6),
+    matmul: { ...mm, gflops: (2 * m * k * n) / (mm.ms * 1e6) },
+    matmulTransposeB: matmul(t.m, t.k, t.n, true, 10),
+  };
+}
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+export async function benchEngine(): Promise<Record<string, unknown>> {
+  await initEngine();
+  // Recorded because the benchmark machine is often shared: wall times are only comparable at similar load.
+  const loadAvg1m = round(loadavg()[0], 2);
+  const status = blasStatus();
+  const paths: Record<string, PathResult> = {};
+  if (!status.available) {
+    paths.wasm = measure();
+  } else {
+    const wasActive = blasActive();
+    try {
+      disableBlas("benchmark: stock wasm kernel");
+      paths.wasm = measure();
+      enableBlas();
+      for (const threads of [1, 2]) {
+        setBlasThreads(threads);
+        paths[`openblas-${threads}t`] = measure();
+      }
+    } finally {
+      setBlasThreads(status.threads ?? 1);
+      if (wasActive) enableBlas();
+      else disableBlas(status.reason);
+    }
+  }
+  const base = paths.wasm;
+  const speedup: Record<string, Record<string, number>> = {};
+  for (const [name, r] of Object.entries(paths)) {
+    if (name === "wasm") continue;
+    speedup[name] = {
+      mlp: round(base.mlp.ms / r.mlp.ms, 2),
+      gru: round(base.gru.ms / r.gru.ms, 2),
+      matmul: round(base.matmul.ms / r.matmul.ms, 2),
+      matmulTransposeB: round(base.matmulTransposeB.ms / r.matmulTransposeB.ms, 2),
+      mlpCpu: round(base.mlp.cpuMs / r.mlp.cpuMs, 2),
+      gruCpu: round(base.gru.cpuMs / r.gru.cpuMs, 2),
+    };
+  }
+  const rounded = JSON.parse(JSON.stringify(paths, (_k, v: unknown) => (typeof v === "number" ? round(v) : v)));
+  return { sizes: SIZES, loadAvg1m, blas: status, results: rounded, speedup };
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  process.stdout.write(JSON.stringify(await benchEngine(), null, 2) + "\n");
+}

@@ -1,0 +1,216 @@
+/**
+ * Optional native accelerator: the wasm backend's BatchMatMul forward kernel replaced by OpenBLAS `cblas_sgemm`
+ * (engine spec §4.2), through the N-API addon in native/blas (package `@clap-rl/blas`, an optional dependency).
+ *
+ * The kernel reads its operands and writes its result in place on the wasm heap, so nothing is copied between JS
+ * and wasm. Transpose flags become BLAS transpose arguments instead of the wasm backend's slow transposed loops.
+ * When the addon is missing (not built, OpenBLAS absent, another platform) everything stays on the stock wasm
+ * kernel; results agree to float32 rounding either way.
+ */
+import { createRequire } from "node:module";
+import * as tf from "@tensorflow/tfjs-core";
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
+import { UserError } from "../errors.js";
+
+/** The addon's interface (native/blas/index.d.ts); declared here so the build does not depend on it being installed. */
+interface BlasAddon {
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    aOffset: number,
+    b: Float32Array,
+    bOffset: number,
+    c: Float32Array,
+    cOffset: number,
+  ): void;
+  setThreads(n: number): void;
+  getThreads(): number;
+  config(): string;
+}
+
+export const BLAS_PACKAGE = "@clap-rl/blas";
+
+/** Which BatchMatMul path runs, with enough detail for the bench JSON and the run manifest. */
+export interface BlasStatus {
+  /** "openblas" while the native kernel is registered, otherwise "wasm". */
+  path: "openblas" | "wasm";
+  /** Whether the addon loaded (it may be available but switched off). */
+  available: boolean;
+  /** Why the native path is not active, when it is not. */
+  reason?: string;
+  /** OpenBLAS build string and thread count, when the addon loaded. */
+  openblas?: string;
+  threads?: number;
+}
+
+let addon: BlasAddon | null | undefined;
+let loadError = "";
+let stockKernel: tf.KernelConfig | null = null;
+/** Why the native path was switched off explicitly; null when it was never switched off or was re-enabled. */
+let offReason: string | null = null;
+
+function loadAddon(): BlasAddon | null {
+  if (addon === undefined) {
+    try {
+      addon = createRequire(import.meta.url)(BLAS_PACKAGE) as BlasAddon;
+      // One BLAS thread unless the user sets OpenBLAS's own variable: the model's matmuls are small, a second
+      // thread gained under 10% at model level (engine spec §2) and loses badly when tests, workers or other jobs
+      // already occupy the cores, because idle OpenBLAS threads spin.
+      if (process.env.OPENBLAS_NUM_THREADS === undefined) addon.setThreads(1);
+    } catch (e) {
+      addon = null;
+      const msg = e instanceof Error ? e.message.split("\n")[0] : String(e);
+      loadError = `${BLAS_PACKAGE} did not load (${msg})`;
+    }
+  }
+  return addon;
+}
+
+/** Whether the native addon can be loaded in this process. */
+export function blasAvailable(): boolean {
+  return loadAddon() !== null;
+}
+
+/** Whether the native kernel is the registered wasm BatchMatMul kernel right now. */
+export function blasActive(): boolean {
+  return stockKernel !== null;
+}
+
+export function blasStatus(): BlasStatus {
+  const lib = loadAddon();
+  const status: BlasStatus = { path: blasActive() ? "openblas" : "wasm", available: lib !== null };
+  if (!blasActive()) status.reason = offReason ?? (lib === null ? loadError : "not enabled");
+  if (lib !== null) {
+    status.openblas = lib.config();
+    status.threads = lib.getThreads();
+  }
+  return status;
+}
+
+/**
+ * Matrix offsets (in matrices) of one operand for each element of the broadcast batch, row-major over
+ * `outBatch`. Broadcasting follows NumPy: the operand's batch shape is right-aligned and its size-1 axes repeat.
+ */
+function batchOffsets(batch: number[], outBatch: number[]): number[] {
+  const r = outBatch.length;
+  const lead = r - batch.length;
+  const strides = new Array<number>(r);
+  let stride = 1;
+  for (let d = r - 1; d >= 0; d--) {
+    const dim = d >= lead ? batch[d - lead] : 1;
+    strides[d] = dim === 1 ? 0 : stride;
+    stride *= dim;
+  }
+  const total = outBatch.reduce((p, x) => p * x, 1);
+  const offsets = new Array<number>(total);
+  for (let i = 0; i < total; i++) {
+    let rem = i;
+    let off = 0;
+    for (let d = r - 1; d >= 0; d--) {
+      const c = rem % outBatch[d];
+      rem = (rem - c) / outBatch[d];
+      off += c * strides[d];
+    }
+    offsets[i] = off;
+  }
+  return offsets;
+}
+
+function makeKernel(lib: BlasAddon): tf.KernelFunc {
+  return ({ inputs, backend, attrs }) => {
+    const { a, b } = inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+    const { transposeA, transposeB } = attrs as unknown as tf.BatchMatMulAttrs;
+    const wasm = backend as BackendWasm;
+    if (a.dtype !== "float32" || b.dtype !== "float32") {
+      throw new Error(`BatchMatMul: only float32 is supported (got ${a.dtype} and ${b.dtype})`);
+    }
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+    const k = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+    const kb = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+    const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+    if (k !== kb) {
+      throw new Error(
+        `BatchMatMul: inner dimensions ${k} and ${kb} differ (shapes [${a.shape}] and [${b.shape}], ` +
+          `transposeA=${transposeA}, transposeB=${transposeB})`,
+      );
+    }
+    const aBatch = a.shape.slice(0, -2);
+    const bBatch = b.shape.slice(0, -2);
+    const outBatch = tf.broadcast_util.assertAndGetBroadcastShape(aBatch, bBatch);
+    // Allocate first: malloc may grow the wasm memory, which detaches every view taken before it.
+    const out = wasm.makeOutput([...outBatch, m, n], "float32");
+    const av = wasm.typedArrayFromHeap(a) as Float32Array;
+    const bv = wasm.typedArrayFromHeap(b) as Float32Array;
+    const cv = wasm.typedArrayFromHeap(out) as Float32Array;
+    const aOff = batchOffsets(aBatch, outBatch);
+    const bOff = batchOffsets(bBatch, outBatch);
+    for (let i = 0; i < aOff.length; i++) {
+      lib.sgemm(transposeA, transposeB, m, n, k, av, aOff[i] * m * k, bv, bOff[i] * k * n, cv, i * m * n);
+    }
+    return out;
+  };
+}
+
+/**
+ * Replaces the wasm BatchMatMul kernel with the OpenBLAS one. Returns whether the native kernel is now active
+ * (false when the addon is unavailable; see `blasStatus().reason`). Idempotent. The §4.1 gradient override stays
+ * registered: it is correct on either kernel.
+ */
+export function enableBlas(): boolean {
+  offReason = null;
+  if (blasActive()) return true;
+  const lib = loadAddon();
+  if (lib === null) return false;
+  // Swapping before the backend is set up would leave the stock kernel's setup unrun, breaking disableBlas.
+  if (tf.getBackend() !== "wasm") {
+    throw new Error("enableBlas: the wasm backend is not active (await initEngine() first)");
+  }
+  const stock = tf.getKernel(tf.BatchMatMul, "wasm");
+  if (!stock) throw new Error("enableBlas: the wasm backend's BatchMatMul kernel is not registered");
+  tf.unregisterKernel(tf.BatchMatMul, "wasm");
+  tf.registerKernel({ kernelName: tf.BatchMatMul, backendName: "wasm", kernelFunc: makeKernel(lib) });
+  stockKernel = stock;
+  return true;
+}
+
+/** Restores the stock wasm BatchMatMul kernel. */
+export function disableBlas(reason = "disabled"): void {
+  offReason = reason;
+  if (stockKernel === null) return;
+  tf.unregisterKernel(tf.BatchMatMul, "wasm");
+  // The stock kernel's setup already ran when the backend initialised, so re-registering its config suffices.
+  tf.registerKernel(stockKernel);
+  stockKernel = null;
+}
+
+/** Sets OpenBLAS's (process-wide) thread count; returns false when the addon is unavailable. */
+export function setBlasThreads(n: number): boolean {
+  const lib = loadAddon();
+  if (lib === null) return false;
+  lib.setThreads(n);
+  return true;
+}
+
+/**
+ * Applies the `CLAP_RL_BLAS` environment switch: unset or empty uses the addon when it loads, "0" forces pure
+ * wasm, "1" requires the addon (so a CI job meant to test the native path cannot silently fall back).
+ */
+export function configureBlasFromEnv(env: NodeJS.ProcessEnv = process.env): BlasStatus {
+  const v = env.CLAP_RL_BLAS ?? "";
+  if (v === "0") {
+    disableBlas("disabled by CLAP_RL_BLAS=0");
+  } else if (v === "" || v === "1") {
+    if (!enableBlas() && v === "1") {
+      throw new UserError(`CLAP_RL_BLAS=1 requires the OpenBLAS addon, but ${loadError}`);
+    }
+  } else {
+    throw new UserError(`CLAP_RL_BLAS must be 0, 1 or unset (got '${v}')`);
+  }
+  return blasStatus();
+}
