@@ -6,6 +6,7 @@ type Section = () => Promise<Record<string, unknown>>;
 
 const sections: Record<string, () => Promise<Section>> = {
   engine: async () => (await import("./engine.js")).benchEngine,
+  method: async () => (await import("./method.js")).benchMethod,
   envs: async () => (await import("./envs.js")).benchEnvs,
 };
 

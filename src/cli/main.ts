@@ -5,6 +5,7 @@ import { UserError } from "../errors.js";
 import { registerEnvCommands } from "./env.js";
 import { registerTrainCommands } from "./train.js";
 import { registerDatasetCommands } from "./dataset.js";
+import { registerReportCommands } from "./report.js";
 
 const require = createRequire(import.meta.url);
 const pkg = require("../../../package.json") as { version: string };
@@ -20,6 +21,8 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerEnvCommands(program);
   registerDatasetCommands(program);
+  registerBehaviourCommands(program);
+  registerReportCommands(program);
   return program;
 }
 

@@ -55,8 +55,9 @@ export class Adam {
   constructor(params: Map<string, tf.Variable>, opts: AdamOptions) {
     this.names = [...params.keys()];
     this.vars = [...params.values()];
-    this.m = this.vars.map((p) => tf.variable(tf.zerosLike(p), false));
-    this.v = this.vars.map((p) => tf.variable(tf.zerosLike(p), false));
+    // tidy disposes the zerosLike temporaries (a Variable keeps its own reference to the data).
+    this.m = this.vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
+    this.v = this.vars.map((p) => tf.tidy(() => tf.variable(tf.zerosLike(p), false)));
     this.lr = opts.lr;
     this.eps = opts.eps ?? 1e-5;
     this.beta1 = opts.beta1 ?? 0.9;
@@ -73,25 +74,51 @@ export class Adam {
    * which is how a frozen model is used), clips, and applies one Adam update. `terms` are extra scalars for logging.
    */
   minimize(lossFn: () => { loss: tf.Scalar; terms?: Record<string, tf.Scalar> }): StepResult {
+    return this.minimizeSum(1, lossFn);
+  }
+
+  /**
+   * One Adam update for a loss that is the sum of `parts` losses, each evaluated under its own tape so that peak
+   * memory is one part's tape (gradient accumulation). Gradients and logged terms are summed over the parts, then
+   * clipped and applied once. With one part this is exactly `minimize`.
+   */
+  minimizeSum(parts: number, lossFn: (part: number) => { loss: tf.Scalar; terms?: Record<string, tf.Scalar> }): StepResult {
     let termNames: string[] = [];
-    let termTensors: tf.Scalar[] = [];
+    let grads: tf.Tensor[] | null = null;
+    let sums: tf.Tensor | null = null;
+    for (let k = 0; k < parts; k++) {
+      let termTensors: tf.Scalar[] = [];
+      const prevGrads: tf.Tensor[] | null = grads;
+      const prevSums: tf.Tensor | null = sums;
+      const next: { g: tf.Tensor[]; s: tf.Tensor } = tf.tidy(() => {
+        const { value, grads: g } = tf.variableGrads(() => {
+          const r = lossFn(k);
+          termNames = Object.keys(r.terms ?? {});
+          termTensors = termNames.map((n) => tf.keep(r.terms![n]));
+          return r.loss;
+        }, this.vars);
+        const list = this.vars.map((p) => g[p.name] ?? tf.zerosLike(p));
+        const s = tf.stack([value, ...termTensors]);
+        return { g: prevGrads ? list.map((x, i) => tf.add(prevGrads[i], x)) : list, s: prevSums ? tf.add(prevSums, s) : s };
+      });
+      tf.dispose(termTensors);
+      if (prevGrads) tf.dispose(prevGrads);
+      if (prevSums) prevSums.dispose();
+      grads = next.g;
+      sums = next.s;
+    }
+    if (!grads || !sums) throw new Error("minimizeSum: parts must be at least 1");
+    const total = sums;
+    const accumulated = grads;
     const out = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => {
-        const r = lossFn();
-        termNames = Object.keys(r.terms ?? {});
-        termTensors = termNames.map((k) => tf.keep(r.terms![k]));
-        return r.loss;
-      }, this.vars);
-      const gradList = this.vars.map((p) => grads[p.name] ?? tf.zerosLike(p));
-      const { grads: clipped, norm } = clipByGlobalNorm(gradList, this.clip);
+      const { grads: clipped, norm } = clipByGlobalNorm(accumulated, this.clip);
       this.apply(clipped);
-      return tf.stack([value, norm, ...termTensors]);
+      return tf.concat([tf.slice(total, [0], [1]), tf.reshape(norm, [1]), tf.slice(total, [1])]);
     });
     const values = out.dataSync();
-    out.dispose();
-    for (const t of termTensors) t.dispose();
+    tf.dispose([out, total, ...accumulated]);
     const terms: Record<string, number> = {};
-    termNames.forEach((k, i) => (terms[k] = values[2 + i]));
+    termNames.forEach((n, i) => (terms[n] = values[2 + i]));
     return { loss: values[0], gradNorm: values[1], terms };
   }
 

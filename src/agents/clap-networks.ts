@@ -1,0 +1,56 @@
+/**
+ * The networks of a C-LAP agent (latent action model, constrained policy, value) and the policy-to-action map that
+ * imagination, diagnostics and acting share.
+ */
+import { tf } from "../engine/tf.js";
+import { MLP } from "../engine/nn.js";
+import type { Rng } from "../engine/rng.js";
+import type { ClapConfig } from "../config/schema.js";
+import { LatentActionModel, type ModelDims } from "../models/latent-action-model.js";
+import { ConstrainedPolicy, type PolicyMode } from "./constrained-policy.js";
+
+export interface ClapNetworks {
+  model: LatentActionModel;
+  policy: ConstrainedPolicy;
+  value: MLP;
+}
+
+export function policyMode(cfg: ClapConfig): PolicyMode {
+  if (!cfg.model.latentAction) return "action";
+  return cfg.policy.constraint === "box" ? "box" : "none";
+}
+
+/** A derived config field after resolveConfig has filled it. */
+export function resolved(value: number | null, key: string): number {
+  if (value === null) throw new Error(`${key} is unresolved; call resolveConfig first`);
+  return value;
+}
+
+/** Builds the networks from a config with seeded initialisation (one child stream per network). */
+export function buildNetworks(cfg: ClapConfig, dims: ModelDims, initRng: Rng): ClapNetworks {
+  const model = new LatentActionModel(cfg.model, dims, initRng.split("model"));
+  const outDim = cfg.model.latentAction ? cfg.model.latentActionDim : dims.actDim;
+  const policy = new ConstrainedPolicy(cfg.policy, policyMode(cfg), model.featDim, outDim, resolved(cfg.agent.epsilon, "agent.epsilon"), initRng.split("policy"));
+  const hidden = Array.from({ length: cfg.agent.layers }, () => cfg.agent.hidden);
+  const value = new MLP(model.featDim, hidden, 1, initRng.split("value"));
+  return { model, policy, value };
+}
+
+/** Maps an action-space output of the policy to the action fed to the model (decoder mean or sample, or as is). */
+function decodeAction(nets: ClapNetworks, feat: tf.Tensor2D, out: tf.Tensor2D, decoderNoise?: tf.Tensor): tf.Tensor2D {
+  if (!nets.model.latentAction) return out;
+  const dec = nets.model.actionDecoder(feat, out);
+  if (decoderNoise === undefined) return dec.mean as tf.Tensor2D;
+  return tf.clipByValue(tf.add(dec.mean, tf.mul(dec.std, decoderNoise)), -1, 1) as tf.Tensor2D;
+}
+
+/**
+ * Policy output and decoded action at latent features: the policy's mode when `noise` is undefined, and the decoder
+ * mean unless decoder noise is given. Noise tensors are standard normal, drawn by the caller.
+ */
+export function policyAction(nets: ClapNetworks, feat: tf.Tensor2D, noise?: { policy: tf.Tensor; decoder?: tf.Tensor }): { action: tf.Tensor2D; logProb: tf.Tensor1D } {
+  const prior = nets.policy.mode === "box" ? nets.model.latentActionPrior(feat) : null;
+  const { out, logProb } = nets.policy.act(feat, prior, noise?.policy);
+  return { action: decodeAction(nets, feat, out, noise?.decoder), logProb };
+}
+

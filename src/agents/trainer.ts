@@ -1,0 +1,431 @@
+/**
+ * The one training loop (method spec §9) for every algorithm: phase 1 trains the model on dataset windows, phase 2
+ * trains the agent against the frozen model, evaluating every `eval.every` agent steps and once at the end.
+ *
+ * Run directory:
+ *   config.json     the resolved config          manifest.json   versions, seed, dataset, command, times, model used
+ *   metrics.jsonl   one JSON line per logged step ({phase, step, …scalars}) and per evaluation
+ *   model/          the trained model after phase 1 (reusable with --model-from)
+ *   checkpoint/     the latest full checkpoint (resume point; the final state when training is done)
+ *   eval-policy/    parameters of the latest evaluated policy (what worker-thread evaluation loads)
+ *
+ * Randomness: one stream per purpose split from the run seed — "init" (parameters), "data" (window sampling),
+ * "model-noise" and "imagination" (inside the algorithm), "eval" (evaluation seeds), "diagnostics" (the fixed
+ * dataset batch). Resuming restores every stream, the optimiser moments and the step counters, so the losses after
+ * a resume equal those of an uninterrupted run.
+ */
+import { appendFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { createRequire } from "node:module";
+import { join, resolve } from "node:path";
+import { initEngine, tf } from "../engine/tf.js";
+import { Rng } from "../engine/rng.js";
+import { UserError } from "../errors.js";
+import { writeJsonAtomic } from "../util/atomic.js";
+import type { ClapConfig } from "../config/schema.js";
+import type { EpisodeStore, ObsStats } from "../data/store.js";
+import { WindowSampler } from "../data/windows.js";
+import type { Env } from "../envs/env.js";
+import type { Policy, PolicySpec } from "../eval/policy.js";
+import { episodeSeeds, evaluate } from "../eval/evaluate.js";
+import { normalizedScore100, scoreReference } from "../eval/scores.js";
+import { makeEnv } from "../envs/registry.js";
+import type { Algorithm } from "./algorithm.js";
+import { ClapAgent } from "./clap.js";
+import { loadCheckpoint, readJson, saveCheckpoint, type Phase } from "./checkpoint.js";
+
+const require = createRequire(import.meta.url);
+
+export interface EvalSummary {
+  returns: number[];
+  lengths: number[];
+  /** D4RL-style 0–100 scores when the environment has reference values. */
+  scores?: number[] | null;
+}
+
+/** The policy of the current parameters, either in this thread or as a spec that worker threads can load. */
+export interface PolicySource {
+  inProcess(): Policy;
+  /** Saves the current parameters to the run's eval-policy/ folder and returns a spec loading them. */
+  spec(): PolicySpec;
+}
+
+export type EvalFn = (source: PolicySource, opts: { episodes: number; seed: number }) => Promise<EvalSummary>;
+
+/**
+ * In-process evaluation through an environment factory, with a cap on episode steps (0: the environment's own
+ * limit; the smoke preset evaluates 50-step episodes). Episode i uses evaluate.ts's seeds for (seed, i).
+ */
+export function inProcessEvaluator(createEnv: () => Promise<Env>, maxSteps: number, score?: (ret: number) => number): EvalFn {
+  return async (source, { episodes, seed }) => {
+    const env = await createEnv();
+    const policy = source.inProcess();
+    const returns: number[] = [];
+    const lengths: number[] = [];
+    try {
+      const limit = maxSteps > 0 ? Math.min(maxSteps, env.maxEpisodeSteps) : env.maxEpisodeSteps;
+      for (let i = 0; i < episodes; i++) {
+        const seeds = episodeSeeds(seed, i);
+        let obs = env.reset({ seed: seeds.env });
+        policy.reset(seeds.policy);
+        let ret = 0;
+        let t = 0;
+        while (t < limit) {
+          const r = env.step(policy.act(obs));
+          ret += r.reward;
+          t++;
+          obs = r.obs;
+          if (r.terminated || r.truncated) break;
+        }
+        returns.push(ret);
+        lengths.push(t);
+      }
+    } finally {
+      policy.dispose();
+      env.close();
+    }
+    return { returns, lengths, scores: score ? returns.map(score) : null };
+  };
+}
+
+/**
+ * Evaluation on a registered environment: full episodes through `evaluate` (worker threads when `workers` > 0),
+ * or in-process with the step cap when `maxSteps` > 0. Normalised scores where the environment has references.
+ */
+export function registryEvaluator(envId: string, opts: { workers: number; maxSteps: number }): EvalFn {
+  const score = scoreReference(envId) !== null ? (ret: number) => normalizedScore100(envId, ret) : undefined;
+  if (opts.maxSteps > 0) return inProcessEvaluator(() => makeEnv(envId), opts.maxSteps, score);
+  return async (source, { episodes, seed }) => {
+    const r = await evaluate(source.spec(), envId, { episodes, seed, workers: opts.workers });
+    return { returns: r.returns, lengths: r.lengths, scores: r.normalizedScores };
+  };
+}
+
+export interface TrainOptions {
+  outDir: string;
+  /** Resolved config (resolveConfig). Ignored with `resume`: the run's own config.json is used. */
+  config: ClapConfig;
+  store: EpisodeStore;
+  dataset: { name: string; path: string };
+  envId?: string;
+  /** Evaluation of the current policy; null/undefined skips evaluation. */
+  evaluate?: EvalFn | null;
+  /** A run or checkpoint directory whose trained model replaces phase 1. */
+  modelFrom?: string;
+  resume?: boolean;
+  /** Receives the progress lines (default: none). */
+  progress?: (line: string) => void;
+  /** Asked after every step; true saves a checkpoint and returns (used for SIGINT and tests). */
+  shouldStop?: (phase: Phase, step: number) => boolean;
+  commandLine?: string[];
+}
+
+export interface TrainResult {
+  runDir: string;
+  status: "done" | "stopped";
+  modelStep: number;
+  agentStep: number;
+  finalEval?: Record<string, number>;
+}
+
+/** Exit code 3: a loss became NaN/Inf (the run's data or settings, not a bug in the input flags). */
+export class TrainingDiverged extends UserError {
+  constructor(message: string) {
+    super(message, 3);
+  }
+}
+
+function createAlgorithm(config: ClapConfig, dims: { obsDim: number; actDim: number }, rng: Rng): Algorithm {
+  switch (config.algo) {
+    case "clap":
+      return new ClapAgent(config, dims, rng);
+  }
+}
+
+function packageVersion(): string {
+  try {
+    return (require("../../../package.json") as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/** SHA-256 of a dataset file when it is small enough to hash in a moment (≤ 512 MB); directories are skipped. */
+async function cheapChecksum(path: string): Promise<string | null> {
+  try {
+    const st = statSync(path);
+    if (!st.isFile() || st.size > 512 * 1024 * 1024) return null;
+  } catch {
+    return null;
+  }
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+function formatDuration(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;
+}
+
+function fmt(v: number): string {
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toFixed(a < 1 ? 4 : 2);
+}
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
+
+function std(xs: number[]): number {
+  const m = mean(xs);
+  return Math.sqrt(mean(xs.map((x) => (x - m) ** 2)));
+}
+
+/** Keeps the metrics lines up to the checkpoint being resumed from, so a resumed run's log has no duplicates. */
+function truncateMetrics(path: string, modelStep: number, agentStep: number): void {
+  if (!existsSync(path)) return;
+  const keep = readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => {
+      if (!line.trim()) return false;
+      try {
+        const r = JSON.parse(line) as { phase?: string; step?: number };
+        if (r.phase === "model") return (r.step ?? 0) <= modelStep;
+        if (r.phase === "agent" || r.phase === "eval") return (r.step ?? 0) <= agentStep;
+        return true;
+      } catch {
+        return false;
+      }
+    });
+  writeFileSync(path, keep.length ? keep.join("\n") + "\n" : "");
+}
+
+/** The best evaluation in the metrics log (online selection, so optimistic; spec §14 reports it beside "last"). */
+function bestEvaluation(metricsPath: string): Record<string, number> | null {
+  let best: Record<string, number> | null = null;
+  for (const line of readFileSync(metricsPath, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const r = JSON.parse(line) as Record<string, number | string>;
+    if (r.phase === "eval" && typeof r.return_mean === "number" && (!best || r.return_mean > best.return_mean)) best = r as Record<string, number>;
+  }
+  return best;
+}
+
+export async function train(opts: TrainOptions): Promise<TrainResult> {
+  await initEngine();
+  const runDir = resolve(opts.outDir);
+  const ckptDir = join(runDir, "checkpoint");
+  const modelDir = join(runDir, "model");
+  const evalPolicyDir = join(runDir, "eval-policy");
+  const metricsPath = join(runDir, "metrics.jsonl");
+  const manifestPath = join(runDir, "manifest.json");
+  const { store } = opts;
+  const dims = { obsDim: store.obsSize, actDim: store.actDim };
+  if (store.obsDtype !== "float32" || store.obsShape.length !== 1) {
+    throw new UserError(`${opts.dataset.path}: observations of shape [${store.obsShape}] (${store.obsDtype}); this version trains on vector observations only`);
+  }
+
+  let config = opts.config;
+  let manifest: Record<string, unknown>;
+  const resumeFrom = opts.resume && existsSync(join(runDir, "manifest.json")) ? loadCheckpoint(runDir) : null;
+  if (opts.resume && !resumeFrom) throw new UserError(`--resume: no run to resume in '${runDir}'`);
+  if (resumeFrom) {
+    config = resumeFrom.config;
+    if (resumeFrom.dims.obsDim !== dims.obsDim || resumeFrom.dims.actDim !== dims.actDim) {
+      throw new UserError(`--resume: the run was trained on ${resumeFrom.dims.obsDim}/${resumeFrom.dims.actDim} obs/action dims, the dataset has ${dims.obsDim}/${dims.actDim}`);
+    }
+    manifest = readJson(manifestPath) as Record<string, unknown>;
+    manifest.resumes = [...((manifest.resumes as unknown[]) ?? []), { at: new Date().toISOString(), phase: resumeFrom.state.phase, modelStep: resumeFrom.state.modelStep, agentStep: resumeFrom.state.agentStep }];
+    manifest.status = "running";
+    truncateMetrics(metricsPath, resumeFrom.state.modelStep, resumeFrom.state.agentStep);
+  } else {
+    if (existsSync(join(runDir, "manifest.json"))) {
+      throw new UserError(`'${runDir}' already holds a run; pass --resume to continue it or choose another --out`);
+    }
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(metricsPath, "");
+    manifest = {
+      package: { name: "clap-rl", version: packageVersion() },
+      engine: { tfjsCore: tf.version_core, backend: tf.getBackend() },
+      node: process.version,
+      algo: config.algo,
+      preset: config.preset,
+      seed: config.seed,
+      dataset: {
+        name: opts.dataset.name,
+        path: resolve(opts.dataset.path),
+        sha256: await cheapChecksum(opts.dataset.path),
+        episodes: store.counts.episodes,
+        transitions: store.counts.transitions,
+      },
+      env: opts.envId ?? null,
+      command: opts.commandLine ?? null,
+      startedAt: new Date().toISOString(),
+      endedAt: null,
+      status: "running",
+      modelCheckpoint: null,
+    };
+  }
+  // A reused model brings its own architecture and observation normalisation; the run records them as used.
+  const modelSource = !resumeFrom && opts.modelFrom ? loadCheckpoint(opts.modelFrom, "model") : null;
+  if (modelSource) {
+    if (modelSource.dims.obsDim !== dims.obsDim || modelSource.dims.actDim !== dims.actDim) {
+      throw new UserError(
+        `--model-from ${modelSource.dir}: model trained on ${modelSource.dims.obsDim}/${modelSource.dims.actDim} obs/action dims, the dataset has ${dims.obsDim}/${dims.actDim}`,
+      );
+    }
+    config = { ...config, model: { ...modelSource.config.model, steps: modelSource.state.modelStep }, data: { ...config.data, obsNorm: modelSource.config.data.obsNorm } };
+    manifest.modelCheckpoint = modelSource.dir;
+  }
+  writeJsonAtomic(join(runDir, "config.json"), config);
+  writeJsonAtomic(manifestPath, manifest);
+
+  const rng = new Rng(config.seed);
+  let dataRng = rng.split("data");
+  let evalRng = rng.split("eval");
+  const algo = createAlgorithm(config, dims, rng);
+  let obsStats: ObsStats | null = config.data.obsNorm ? store.obsStats : null;
+  let phase: Phase = "model";
+  let modelStep = 0;
+  let agentStep = 0;
+
+  const groups = algo.groups();
+  if (resumeFrom) {
+    resumeFrom.restoreGroup("model", groups.model);
+    resumeFrom.restoreGroup("agent", groups.agent);
+    algo.setRngStates(resumeFrom.state.rng);
+    dataRng = Rng.fromState(resumeFrom.state.rng.data);
+    evalRng = Rng.fromState(resumeFrom.state.rng.eval);
+    obsStats = resumeFrom.obsStats;
+    ({ phase, modelStep, agentStep } = resumeFrom.state);
+  } else if (modelSource) {
+    modelSource.restoreGroup("model", groups.model);
+    // The model was trained on observations normalised with its own statistics: acting and imagination keep them.
+    obsStats = modelSource.obsStats;
+    phase = "agent";
+    modelStep = config.model.steps;
+  }
+
+  const sampler = new WindowSampler(store, { B: config.data.batch, T: config.data.window, normalise: config.data.obsNorm, stats: obsStats ?? undefined }, dataRng);
+  const diagBatch = new WindowSampler(store, { B: config.data.batch, T: config.data.window, normalise: config.data.obsNorm, stats: obsStats ?? undefined }, rng.split("diagnostics")).sample();
+  const log = (record: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(record) + "\n");
+  const progress = opts.progress ?? (() => {});
+  const t0 = Date.now();
+
+  const checkpointState = () => ({
+    algo: algo.name,
+    phase,
+    modelStep,
+    agentStep,
+    dims,
+    dataset: { name: opts.dataset.name, path: resolve(opts.dataset.path) },
+    rng: { ...algo.rngStates(), data: dataRng.getState(), eval: evalRng.getState() },
+  });
+  const snapshot = () => saveCheckpoint(ckptDir, { state: checkpointState(), groups: algo.groups(), config, obsStats });
+
+  const finish = (status: "done" | "stopped" | "diverged") => {
+    manifest.status = status;
+    manifest.endedAt = new Date().toISOString();
+    writeJsonAtomic(manifestPath, manifest);
+  };
+
+  const evaluate = async (episodes: number): Promise<Record<string, number>> => {
+    const record: Record<string, number> = { ...algo.diagnostics(diagBatch) };
+    if (opts.evaluate && episodes > 0) {
+      const source: PolicySource = {
+        inProcess: () => algo.actingPolicy(obsStats, { stochastic: config.eval.stochastic, posterior: config.eval.posterior }),
+        spec: () => {
+          const g = algo.groups();
+          saveCheckpoint(evalPolicyDir, {
+            state: { ...checkpointState(), phase: "done" },
+            groups: { model: { params: g.model.params, optimisers: {} }, agent: { params: g.agent.params, optimisers: {} } },
+            config,
+            obsStats,
+          });
+          return algo.policySpec(evalPolicyDir);
+        },
+      };
+      const r = await opts.evaluate(source, { episodes, seed: evalRng.tfSeed() });
+      Object.assign(record, { episodes, return_mean: mean(r.returns), return_std: std(r.returns), length_mean: mean(r.lengths) });
+      if (r.scores) Object.assign(record, { score_mean: mean(r.scores), score_std: std(r.scores) });
+    }
+    log({ phase: "eval", step: agentStep, elapsed_s: (Date.now() - t0) / 1000, ...record });
+    const parts = Object.entries(record).map(([k, v]) => `${k} ${fmt(v)}`);
+    progress(`eval @ agent step ${agentStep}: ${parts.join(" ")}`);
+    return record;
+  };
+
+  /** Steps one phase to `total`; returns false when stopped early. */
+  const runPhase = async (name: "model" | "agent", total: number, step: () => Record<string, number>, after: (s: number) => Promise<void>): Promise<boolean> => {
+    const start = name === "model" ? modelStep : agentStep;
+    const tPhase = Date.now();
+    for (let s = start; s < total; ) {
+      const terms = step();
+      s += 1;
+      if (name === "model") modelStep = s;
+      else agentStep = s;
+      for (const [k, v] of Object.entries(terms)) {
+        if (!Number.isFinite(v)) {
+          finish("diverged");
+          throw new TrainingDiverged(`training stopped: ${name} loss term '${k}' became ${v} at ${name} step ${s} (run ${runDir}; last good checkpoint in ${ckptDir})`);
+        }
+      }
+      const every = config.train.logEvery;
+      if (s % every === 0 || s === total) {
+        log({ phase: name, step: s, elapsed_s: (Date.now() - t0) / 1000, ...terms });
+        const rate = (s - start) / Math.max(1e-3, (Date.now() - tPhase) / 1000);
+        const shown = Object.entries(terms)
+          .slice(0, 8)
+          .map(([k, v]) => `${k} ${fmt(v)}`);
+        progress(`${name} ${s}/${total} (${Math.floor((100 * s) / total)}%) ${rate.toFixed(1)} steps/s ETA ${formatDuration((total - s) / rate)} | ${shown.join(" ")}`);
+      }
+      await after(s);
+      if (config.train.checkpointEvery > 0 && s % config.train.checkpointEvery === 0 && s < total) snapshot();
+      if (opts.shouldStop?.(name, s) && s < total) {
+        snapshot();
+        finish("stopped");
+        return false;
+      }
+    }
+    return true;
+  };
+
+  try {
+    if (phase === "model") {
+      progress(`model: ${config.model.steps} steps, B ${config.data.batch} × T ${config.data.window}`);
+      const ok = await runPhase("model", config.model.steps, () => algo.modelStep(sampler.sample()), async () => {});
+      if (!ok) return { runDir, status: "stopped", modelStep, agentStep };
+      phase = "agent";
+      saveCheckpoint(modelDir, {
+        state: { algo: algo.name, phase: "agent", modelStep, agentStep: 0, dims, dataset: { name: opts.dataset.name, path: resolve(opts.dataset.path) }, rng: {} },
+        groups: { model: algo.groups().model },
+        config,
+        obsStats,
+      });
+      manifest.modelCheckpoint = modelDir;
+      writeJsonAtomic(manifestPath, manifest);
+      snapshot();
+    }
+    let finalEval: Record<string, number> | undefined;
+    if (phase === "agent") {
+      progress(`agent: ${config.agent.steps} steps on the frozen model, horizon ${config.agent.horizon}`);
+      if (agentStep === 0 && config.eval.every > 0) await evaluate(config.eval.episodes);
+      const evalEvery = config.eval.every;
+      const ok = await runPhase("agent", config.agent.steps, () => algo.agentStep(sampler.sample()), async (s) => {
+        if (evalEvery > 0 && s % evalEvery === 0 && s < config.agent.steps) await evaluate(config.eval.episodes);
+      });
+      if (!ok) return { runDir, status: "stopped", modelStep, agentStep };
+      finalEval = await evaluate(config.eval.finalEpisodes ?? config.eval.episodes);
+      phase = "done";
+      snapshot();
+      manifest.finalEval = finalEval;
+      manifest.bestEval = bestEvaluation(metricsPath);
+    }
+    finish("done");
+    return { runDir, status: "done", modelStep, agentStep, finalEval };
+  } finally {
+    algo.dispose();
+  }
+}

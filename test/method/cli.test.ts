@@ -1,0 +1,83 @@
+import { test, type TestContext } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeSyntheticD4rl } from "./synthetic.js";
+
+const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
+
+function cli(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: "utf8", timeout: 120_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), "clap-rl-cli-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** A failing command: non-zero exit and exactly one line on stderr that matches `pattern`. */
+function assertOneLineError(args: string[], pattern: RegExp): void {
+  const r = cli(args);
+  assert.notEqual(r.code, 0, `expected failure for ${args.join(" ")}`);
+  const lines = r.stderr.trim().split("\n");
+  assert.equal(lines.length, 1, `expected one stderr line, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+}
+
+test("train/eval reject bad input with one clear line and a non-zero exit", async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, "synthetic-hopper-medium.hdf5");
+  await writeSyntheticD4rl(data, 11, 3);
+  const base = ["train", "--dataset", data, "--env", "hopper", "--out", join(dir, "run"), "--preset", "tiny"];
+  assertOneLineError(["train", "--bogus"], /unknown option '--bogus'/);
+  assertOneLineError(["train", "--dataset", join(dir, "missing.hdf5"), "--env", "hopper"], /--dataset '.*missing\.hdf5': no such file or folder/);
+  assertOneLineError(["train", "--dataset", "hopper-medium", "--env", "hopper"], /registered dataset names are not available/);
+  assertOneLineError([...base.slice(0, -2), "--preset", "huge"], /unknown preset 'huge'; valid presets: tiny, small, full/);
+  assertOneLineError([...base, "--set", "model.hiden=3"], /unknown key 'model\.hiden'; valid keys in 'model'/);
+  assertOneLineError([...base, "--set", "agent.horizon=many"], /'agent\.horizon' must be an integer/);
+  assertOneLineError([...base, "--config", join(dir, "nope.json")], /cannot read config file/);
+  assertOneLineError([...base, "--seed", "-1"], /--seed must be a non-negative integer/);
+  assertOneLineError(["train", "--dataset", data, "--env", "halfcheetah", "--preset", "tiny"], /environment 'halfcheetah' has 17 and 6/);
+  assertOneLineError(["train", "--dataset", data, "--env", "hoper", "--preset", "tiny"], /hoper/);
+  assertOneLineError(["train", "--out", join(dir, "none"), "--resume"], /no run to resume/);
+  assertOneLineError(["eval", "--run", join(dir, "none")], /no checkpoint in/);
+  assertOneLineError(["eval"], /required option '--run <dir>'/);
+});
+
+test("clap-rl train runs the tiny preset end to end; eval reads the run; --resume of a finished run is a no-op", async (t) => {
+  const dir = tempDir(t);
+  const data = join(dir, "synthetic-hopper-medium.hdf5");
+  await writeSyntheticD4rl(data, 11, 3);
+  const run = join(dir, "run");
+  const r = cli(["train", "--dataset", data, "--env", "hopper", "--preset", "tiny", "--seed", "3", "--out", run, "--set", "model.steps=4", "--set", "agent.steps=4", "--set", "eval.every=2", "--set", "eval.maxSteps=20"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /model 4\/4 \(100%\) [\d.]+ steps\/s ETA/);
+  assert.match(r.stderr, /eval @ agent step 4: .*return_mean/);
+  const config = JSON.parse(readFileSync(join(run, "config.json"), "utf8"));
+  assert.equal(config.agent.epsilon, 2, "ε derived from the dataset name (medium)");
+  assert.equal(config.seed, 3);
+  const manifest = JSON.parse(readFileSync(join(run, "manifest.json"), "utf8"));
+  assert.equal(manifest.env, "hopper");
+  assert.match(manifest.dataset.sha256, /^[0-9a-f]{64}$/);
+  assert.equal(manifest.status, "done");
+  assert.ok(existsSync(join(run, "checkpoint", "state.json")));
+
+  const e = cli(["eval", "--run", run, "--episodes", "2", "--workers", "0", "--json"]);
+  assert.equal(e.code, 0, e.stderr);
+  const out = JSON.parse(e.stdout);
+  assert.equal(out.env, "hopper");
+  assert.equal(out.returns.length, 2);
+  assert.ok(out.returns.every((x: number) => Number.isFinite(x)));
+  assert.equal(out.normalizedScores.length, 2);
+
+  const again = cli(["train", "--out", run, "--resume", "--quiet"]);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(JSON.parse(readFileSync(join(run, "manifest.json"), "utf8")).resumes.length, 1);
+  assertOneLineError(["train", "--out", run, "--resume", "--preset", "tiny"], /cannot be combined with it/);
+  assertOneLineError(["train", "--dataset", data, "--env", "hopper", "--preset", "tiny", "--out", run], /already holds a run; pass --resume/);
+});
