@@ -21,7 +21,6 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerEnvCommands(program);
   registerDatasetCommands(program);
-  registerBehaviourCommands(program);
   registerReportCommands(program);
   return program;
 }
