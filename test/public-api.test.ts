@@ -1,0 +1,11 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+
+test("the package entry point exposes the public API under its own name", async () => {
+  const api = await import("clap-rl");
+  for (const name of ["initEngine", "makeEnv", "listEnvs", "loadDataset", "WindowSampler", "LatentActionModel", "ConstrainedPolicy", "train", "evaluate", "normalizedScore100", "writeRunReport", "presetConfig"]) {
+    assert.equal(typeof (api as Record<string, unknown>)[name], "function", `${name} is exported`);
+  }
+  assert.ok(api.listEnvs().some((e) => e.id === "hopper"));
+  assert.equal(api.presetConfig("tiny").data.window, 10);
+});
