@@ -12,25 +12,11 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { UserError } from "../errors.js";
 
-/** The addon's interface (native/blas/index.d.ts); declared here so the build does not depend on it being installed. */
-interface BlasAddon {
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    a: Float32Array,
-    aOffset: number,
-    b: Float32Array,
-    bOffset: number,
-    c: Float32Array,
-    cOffset: number,
-  ): void;
-  setThreads(n: number): void;
-  getThreads(): number;
-  config(): string;
-}
+/**
+ * The addon's interface. The type comes from the folder in this repository (always present, erased at compile time);
+ * the module itself is loaded at run time only when the optional dependency built.
+ */
+type BlasAddon = typeof import("../../native/blas/index.js");
 
 export const BLAS_PACKAGE = "@clap-rl/blas";
 

@@ -17,25 +17,15 @@ import { GRUCell, Linear, MLP, Module } from "../engine/nn.js";
 import { Bernoulli, Normal, klNormal } from "../engine/distributions.js";
 import type { Rng } from "../engine/rng.js";
 import type { ModelConfig } from "../config/schema.js";
+import type { WindowBatch } from "../data/windows.js";
 
 export interface ModelDims {
   obsDim: number;
   actDim: number;
 }
 
-/** A window batch as model inputs: flat [B, T, …] arrays (the data layer's WindowBatch satisfies this). */
-export interface WindowArrays {
-  B: number;
-  T: number;
-  obs: Float32Array;
-  act: Float32Array;
-  prevAct: Float32Array;
-  actMask: Float32Array;
-  rew: Float32Array;
-  cont: Float32Array;
-  isFirst: Float32Array;
-  mask: Float32Array;
-}
+/** A window batch as model inputs: the data layer's WindowBatch without its shape metadata. */
+export type WindowArrays = Omit<WindowBatch, "obsShape" | "actDim">;
 
 /** Latent states of many rows: deterministic h [N, deter] and stochastic z [N, stoch]. */
 export interface LatentState {
