@@ -8,6 +8,7 @@ const sections: Record<string, () => Promise<Section>> = {
   engine: async () => (await import("./engine.js")).benchEngine,
   method: async () => (await import("./method.js")).benchMethod,
   envs: async () => (await import("./envs.js")).benchEnvs,
+  datasets: async () => (await import("./datasets.js")).benchDatasets,
 };
 
 async function main(): Promise<void> {

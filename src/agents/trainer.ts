@@ -7,29 +7,31 @@
  *   metrics.jsonl   one JSON line per logged step ({phase, step, …scalars}) and per evaluation
  *   model/          the trained model after phase 1 (reusable with --model-from)
  *   checkpoint/     the latest full checkpoint (resume point; the final state when training is done)
- *   eval-policy/    parameters of the latest evaluated policy (what worker-thread evaluation loads)
+ *   eval-policy/    parameters of the latest evaluated policy (what evaluation loads, in workers or in-process)
+ *   report.html     the run report, written when the run finishes (a failure to write it is only a warning)
  *
  * Randomness: one stream per purpose split from the run seed — "init" (parameters), "data" (window sampling),
  * "model-noise" and "imagination" (inside the algorithm), "eval" (evaluation seeds), "diagnostics" (the fixed
  * dataset batch). Resuming restores every stream, the optimiser moments and the step counters, so the losses after
  * a resume equal those of an uninterrupted run.
  */
-import { appendFileSync, createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, createReadStream, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { initEngine, tf } from "../engine/tf.js";
+import { blasStatus } from "../engine/blas.js";
 import { Rng } from "../engine/rng.js";
 import { UserError } from "../errors.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import type { ClapConfig } from "../config/schema.js";
 import type { EpisodeStore, ObsStats } from "../data/store.js";
 import { WindowSampler } from "../data/windows.js";
-import type { Env } from "../envs/env.js";
-import type { Policy, PolicySpec } from "../eval/policy.js";
-import { episodeSeeds, evaluate } from "../eval/evaluate.js";
-import { normalizedScore100, scoreReference } from "../eval/scores.js";
-import { makeEnv } from "../envs/registry.js";
+import type { PolicySpec } from "../eval/policy.js";
+import { evaluate, type EpisodeResult } from "../eval/evaluate.js";
+import { ACTION_CHECK_CSV, ACTION_CHECK_FILE, REPORT_FILE, writeRunReport } from "../report/run-report.js";
+import { REFERENCES_FILE } from "../report/references.js";
+import { fmtNumber as fmt, fmtTerms, silentProgress, type Progress } from "../util/progress.js";
 import type { Algorithm } from "./algorithm.js";
 import { ClapAgent } from "./clap.js";
 import { loadCheckpoint, readJson, saveCheckpoint, type Phase } from "./checkpoint.js";
@@ -43,60 +45,19 @@ export interface EvalSummary {
   scores?: number[] | null;
 }
 
-/** The policy of the current parameters, either in this thread or as a spec that worker threads can load. */
-export interface PolicySource {
-  inProcess(): Policy;
-  /** Saves the current parameters to the run's eval-policy/ folder and returns a spec loading them. */
-  spec(): PolicySpec;
-}
-
-export type EvalFn = (source: PolicySource, opts: { episodes: number; seed: number }) => Promise<EvalSummary>;
-
 /**
- * In-process evaluation through an environment factory, with a cap on episode steps (0: the environment's own
- * limit; the smoke preset evaluates 50-step episodes). Episode i uses evaluate.ts's seeds for (seed, i).
+ * Evaluates the policy that `spec` loads (the run's eval-policy/ folder) over `episodes` episodes with evaluate.ts's
+ * per-episode seeds; `onEpisode` receives each finished episode (for progress).
  */
-export function inProcessEvaluator(createEnv: () => Promise<Env>, maxSteps: number, score?: (ret: number) => number): EvalFn {
-  return async (source, { episodes, seed }) => {
-    const env = await createEnv();
-    const policy = source.inProcess();
-    const returns: number[] = [];
-    const lengths: number[] = [];
-    try {
-      const limit = maxSteps > 0 ? Math.min(maxSteps, env.maxEpisodeSteps) : env.maxEpisodeSteps;
-      for (let i = 0; i < episodes; i++) {
-        const seeds = episodeSeeds(seed, i);
-        let obs = env.reset({ seed: seeds.env });
-        policy.reset(seeds.policy);
-        let ret = 0;
-        let t = 0;
-        while (t < limit) {
-          const r = env.step(policy.act(obs));
-          ret += r.reward;
-          t++;
-          obs = r.obs;
-          if (r.terminated || r.truncated) break;
-        }
-        returns.push(ret);
-        lengths.push(t);
-      }
-    } finally {
-      policy.dispose();
-      env.close();
-    }
-    return { returns, lengths, scores: score ? returns.map(score) : null };
-  };
-}
+export type EvalFn = (spec: PolicySpec, opts: { episodes: number; seed: number; onEpisode?: (r: EpisodeResult) => void }) => Promise<EvalSummary>;
 
 /**
- * Evaluation on a registered environment: full episodes through `evaluate` (worker threads when `workers` > 0),
- * or in-process with the step cap when `maxSteps` > 0. Normalised scores where the environment has references.
+ * Evaluation on a registered environment through `evaluate` (worker threads when `workers` > 0), episodes capped
+ * at `maxSteps` (0: the environment's own limit). Normalised scores where the environment has references.
  */
 export function registryEvaluator(envId: string, opts: { workers: number; maxSteps: number }): EvalFn {
-  const score = scoreReference(envId) !== null ? (ret: number) => normalizedScore100(envId, ret) : undefined;
-  if (opts.maxSteps > 0) return inProcessEvaluator(() => makeEnv(envId), opts.maxSteps, score);
-  return async (source, { episodes, seed }) => {
-    const r = await evaluate(source.spec(), envId, { episodes, seed, workers: opts.workers });
+  return async (spec, { episodes, seed, onEpisode }) => {
+    const r = await evaluate(spec, envId, { episodes, seed, workers: opts.workers, maxSteps: opts.maxSteps, onEpisode });
     return { returns: r.returns, lengths: r.lengths, scores: r.normalizedScores };
   };
 }
@@ -113,8 +74,15 @@ export interface TrainOptions {
   /** A run or checkpoint directory whose trained model replaces phase 1. */
   modelFrom?: string;
   resume?: boolean;
-  /** Receives the progress lines (default: none). */
-  progress?: (line: string) => void;
+  /** Progress bars or lines (default: none). */
+  progress?: Progress;
+  /** Write report.html when the run finishes (default true). */
+  report?: boolean;
+  /**
+   * What the caller asked for (flags, resolved config, dataset, env), kept in the manifest as `request` so that a
+   * later `train` with the same --out can tell "continue this run" from "a different run".
+   */
+  request?: unknown;
   /** Asked after every step; true saves a checkpoint and returns (used for SIGINT and tests). */
   shouldStop?: (phase: Phase, step: number) => boolean;
   commandLine?: string[];
@@ -161,17 +129,6 @@ async function cheapChecksum(path: string): Promise<string | null> {
   const hash = createHash("sha256");
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
   return hash.digest("hex");
-}
-
-function formatDuration(s: number): string {
-  if (!Number.isFinite(s)) return "?";
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s` : `${Math.round(s)}s`;
-}
-
-function fmt(v: number): string {
-  const a = Math.abs(v);
-  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toFixed(a < 1 ? 4 : 2);
 }
 
 function mean(xs: number[]): number {
@@ -248,7 +205,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     writeFileSync(metricsPath, "");
     manifest = {
       package: { name: "clap-rl", version: packageVersion() },
-      engine: { tfjsCore: tf.version_core, backend: tf.getBackend() },
+      engine: { tfjsCore: tf.version_core, backend: tf.getBackend(), blas: blasStatus() },
       node: process.version,
       algo: config.algo,
       preset: config.preset,
@@ -262,6 +219,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       },
       env: opts.envId ?? null,
       command: opts.commandLine ?? null,
+      request: opts.request ?? null,
       startedAt: new Date().toISOString(),
       endedAt: null,
       status: "running",
@@ -311,7 +269,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const sampler = new WindowSampler(store, { B: config.data.batch, T: config.data.window, normalise: config.data.obsNorm, stats: obsStats ?? undefined }, dataRng);
   const diagBatch = new WindowSampler(store, { B: config.data.batch, T: config.data.window, normalise: config.data.obsNorm, stats: obsStats ?? undefined }, rng.split("diagnostics")).sample();
   const log = (record: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(record) + "\n");
-  const progress = opts.progress ?? (() => {});
+  const progress = opts.progress ?? silentProgress();
   const t0 = Date.now();
 
   const checkpointState = () => ({
@@ -333,68 +291,73 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
 
   const evaluate = async (episodes: number): Promise<Record<string, number>> => {
     const record: Record<string, number> = { ...algo.diagnostics(diagBatch) };
+    const summary = () => `eval @ agent step ${agentStep}: ${fmtTerms(record, Infinity)}`;
     if (opts.evaluate && episodes > 0) {
-      const source: PolicySource = {
-        inProcess: () => algo.actingPolicy(obsStats, { stochastic: config.eval.stochastic, posterior: config.eval.posterior }),
-        spec: () => {
-          const g = algo.groups();
-          saveCheckpoint(evalPolicyDir, {
-            state: { ...checkpointState(), phase: "done" },
-            groups: { model: { params: g.model.params, optimisers: {} }, agent: { params: g.agent.params, optimisers: {} } },
-            config,
-            obsStats,
-          });
-          return algo.policySpec(evalPolicyDir);
-        },
-      };
-      const r = await opts.evaluate(source, { episodes, seed: evalRng.tfSeed() });
-      Object.assign(record, { episodes, return_mean: mean(r.returns), return_std: std(r.returns), length_mean: mean(r.lengths) });
-      if (r.scores) Object.assign(record, { score_mean: mean(r.scores), score_std: std(r.scores) });
+      const g = algo.groups();
+      saveCheckpoint(evalPolicyDir, {
+        state: { ...checkpointState(), phase: "done" },
+        groups: { model: { params: g.model.params, optimisers: {} }, agent: { params: g.agent.params, optimisers: {} } },
+        config,
+        obsStats,
+      });
+      const task = progress.task(`eval @ agent step ${agentStep}`, episodes, { unit: "episodes" });
+      let done = 0;
+      const onEpisode = (e: EpisodeResult) => task.update(++done, `return ${fmt(e.return)}${e.normalizedScore !== null ? ` score ${fmt(e.normalizedScore)}` : ""}`);
+      try {
+        const r = await opts.evaluate(algo.policySpec(evalPolicyDir), { episodes, seed: evalRng.tfSeed(), onEpisode });
+        Object.assign(record, { episodes, return_mean: mean(r.returns), return_std: std(r.returns), length_mean: mean(r.lengths) });
+        if (r.scores) Object.assign(record, { score_mean: mean(r.scores), score_std: std(r.scores) });
+      } catch (e) {
+        task.finish(`eval @ agent step ${agentStep}: failed`);
+        throw e;
+      }
+      task.finish(summary());
+    } else {
+      progress.log(summary());
     }
     log({ phase: "eval", step: agentStep, elapsed_s: (Date.now() - t0) / 1000, ...record });
-    const parts = Object.entries(record).map(([k, v]) => `${k} ${fmt(v)}`);
-    progress(`eval @ agent step ${agentStep}: ${parts.join(" ")}`);
     return record;
   };
 
   /** Steps one phase to `total`; returns false when stopped early. */
   const runPhase = async (name: "model" | "agent", total: number, step: () => Record<string, number>, after: (s: number) => Promise<void>): Promise<boolean> => {
     const start = name === "model" ? modelStep : agentStep;
-    const tPhase = Date.now();
-    for (let s = start; s < total; ) {
-      const terms = step();
-      s += 1;
-      if (name === "model") modelStep = s;
-      else agentStep = s;
-      for (const [k, v] of Object.entries(terms)) {
-        if (!Number.isFinite(v)) {
-          finish("diverged");
-          throw new TrainingDiverged(`training stopped: ${name} loss term '${k}' became ${v} at ${name} step ${s} (run ${runDir}; last good checkpoint in ${ckptDir})`);
+    const task = progress.task(name, total, { start });
+    try {
+      for (let s = start; s < total; ) {
+        const terms = step();
+        s += 1;
+        if (name === "model") modelStep = s;
+        else agentStep = s;
+        for (const [k, v] of Object.entries(terms)) {
+          if (!Number.isFinite(v)) {
+            finish("diverged");
+            throw new TrainingDiverged(`training stopped: ${name} loss term '${k}' became ${v} at ${name} step ${s} (run ${runDir}; last good checkpoint in ${ckptDir})`);
+          }
+        }
+        if (s % config.train.logEvery === 0 || s === total) {
+          log({ phase: name, step: s, elapsed_s: (Date.now() - t0) / 1000, ...terms });
+          task.update(s, fmtTerms(terms));
+        } else {
+          task.update(s);
+        }
+        await after(s);
+        if (config.train.checkpointEvery > 0 && s % config.train.checkpointEvery === 0 && s < total) snapshot();
+        if (opts.shouldStop?.(name, s) && s < total) {
+          snapshot();
+          finish("stopped");
+          return false;
         }
       }
-      const every = config.train.logEvery;
-      if (s % every === 0 || s === total) {
-        log({ phase: name, step: s, elapsed_s: (Date.now() - t0) / 1000, ...terms });
-        const rate = (s - start) / Math.max(1e-3, (Date.now() - tPhase) / 1000);
-        const shown = Object.entries(terms)
-          .slice(0, 8)
-          .map(([k, v]) => `${k} ${fmt(v)}`);
-        progress(`${name} ${s}/${total} (${Math.floor((100 * s) / total)}%) ${rate.toFixed(1)} steps/s ETA ${formatDuration((total - s) / rate)} | ${shown.join(" ")}`);
-      }
-      await after(s);
-      if (config.train.checkpointEvery > 0 && s % config.train.checkpointEvery === 0 && s < total) snapshot();
-      if (opts.shouldStop?.(name, s) && s < total) {
-        snapshot();
-        finish("stopped");
-        return false;
-      }
+      return true;
+    } finally {
+      task.finish();
     }
-    return true;
   };
 
   try {
     if (phase === "model") {
-      progress(`model: ${config.model.steps} steps, B ${config.data.batch} × T ${config.data.window}`);
+      progress.log(`model: ${config.model.steps} steps, B ${config.data.batch} × T ${config.data.window}`);
       const ok = await runPhase("model", config.model.steps, () => algo.modelStep(sampler.sample()), async () => {});
       if (!ok) return { runDir, status: "stopped", modelStep, agentStep };
       phase = "agent";
@@ -408,24 +371,61 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       writeJsonAtomic(manifestPath, manifest);
       snapshot();
     }
-    let finalEval: Record<string, number> | undefined;
     if (phase === "agent") {
-      progress(`agent: ${config.agent.steps} steps on the frozen model, horizon ${config.agent.horizon}`);
+      progress.log(`agent: ${config.agent.steps} steps on the frozen model, horizon ${config.agent.horizon}`);
       if (agentStep === 0 && config.eval.every > 0) await evaluate(config.eval.episodes);
       const evalEvery = config.eval.every;
       const ok = await runPhase("agent", config.agent.steps, () => algo.agentStep(sampler.sample()), async (s) => {
         if (evalEvery > 0 && s % evalEvery === 0 && s < config.agent.steps) await evaluate(config.eval.episodes);
       });
       if (!ok) return { runDir, status: "stopped", modelStep, agentStep };
-      finalEval = await evaluate(config.eval.finalEpisodes ?? config.eval.episodes);
+      const finalEval = await evaluate(config.eval.finalEpisodes ?? config.eval.episodes);
       phase = "done";
       snapshot();
       manifest.finalEval = finalEval;
       manifest.bestEval = bestEvaluation(metricsPath);
     }
     finish("done");
-    return { runDir, status: "done", modelStep, agentStep, finalEval };
   } finally {
     algo.dispose();
   }
+  if (opts.report !== false) await reportRun(runDir, progress);
+  return { runDir, status: "done", modelStep, agentStep, finalEval: manifest.finalEval as Record<string, number> | undefined };
+}
+
+/** Writes the run's report.html; a failure is a warning on the progress output, never a failed run. */
+export async function reportRun(runDir: string, progress: Progress = silentProgress()): Promise<string | null> {
+  try {
+    const r = await writeRunReport(runDir);
+    for (const n of r.notes) progress.log(`report: ${n}`);
+    return r.path;
+  } catch (e) {
+    progress.log(`warning: report not written (${(e as Error).message.split("\n")[0]}); retry with: clap-rl report ${runDir}`);
+    return null;
+  }
+}
+
+/** What an --out directory holds: nothing, or a run with its manifest, and whether a resumable checkpoint exists. */
+export interface ExistingRun {
+  dir: string;
+  manifest: Record<string, unknown> & { status?: string; request?: unknown };
+  hasCheckpoint: boolean;
+  reported: boolean;
+}
+
+export function existingRun(outDir: string): ExistingRun | null {
+  const dir = resolve(outDir);
+  const manifestPath = join(dir, "manifest.json");
+  if (!existsSync(manifestPath)) return null;
+  const manifest = readJson(manifestPath) as ExistingRun["manifest"];
+  if (manifest === null || typeof manifest !== "object") throw new UserError(`${manifestPath}: not a run manifest`);
+  return { dir, manifest, hasCheckpoint: existsSync(join(dir, "checkpoint", "state.json")) || existsSync(join(dir, "checkpoint.old", "state.json")), reported: existsSync(join(dir, REPORT_FILE)) };
+}
+
+/** What the trainer and the report write into a run directory; `clearRun` removes exactly these and nothing else. */
+const RUN_ENTRIES = ["config.json", "manifest.json", "metrics.jsonl", "model", "model.old", "checkpoint", "checkpoint.old", "eval-policy", "eval-policy.old", REPORT_FILE, ACTION_CHECK_FILE, ACTION_CHECK_CSV, REFERENCES_FILE];
+
+/** Removes a run's files from `outDir` (for --force, or a killed run that never reached a checkpoint). */
+export function clearRun(outDir: string): void {
+  for (const e of RUN_ENTRIES) rmSync(join(resolve(outDir), e), { recursive: true, force: true });
 }

@@ -5,6 +5,7 @@ import { formatIssue } from "../data/issues.js";
 import { loadDataset, type LoadOptions } from "../data/load.js";
 import { normalizedScore100 } from "../eval/scores.js";
 import { expectationsFor, validateDataset, type DatasetExpectations } from "../data/validate.js";
+import { registerDatasetMakeCommands } from "./dataset-make.js";
 
 function positiveInt(flag: string) {
   return (v: string): number => {
@@ -32,6 +33,7 @@ function loadOptions(f: CommonFlags): LoadOptions {
 
 export function registerDatasetCommands(program: Command): void {
   const dataset = program.command("dataset").description("Check and summarise offline datasets (D4RL HDF5, Minari, V-D4RL npz)");
+  registerDatasetMakeCommands(dataset);
 
   dataset
     .command("validate")

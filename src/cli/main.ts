@@ -7,7 +7,10 @@ import { UserError } from "../errors.js";
 import { registerEnvCommands } from "./env.js";
 import { registerTrainCommands } from "./train.js";
 import { registerDatasetCommands } from "./dataset.js";
+import { registerBehaviourCommands } from "./behaviour.js";
 import { registerReportCommands } from "./report.js";
+import { registerQuickstartCommand } from "./quickstart.js";
+import { registerSweepCommand } from "./sweep.js";
 
 const require = createRequire(import.meta.url);
 const pkg = require("../../../package.json") as { version: string };
@@ -20,9 +23,12 @@ export function buildProgram(): Command {
     .version(pkg.version)
     .showHelpAfterError(false)
     .exitOverride();
+  registerQuickstartCommand(program);
   registerTrainCommands(program);
+  registerSweepCommand(program);
   registerEnvCommands(program);
   registerDatasetCommands(program);
+  registerBehaviourCommands(program);
   registerReportCommands(program);
   return program;
 }

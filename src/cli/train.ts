@@ -1,27 +1,55 @@
 /**
  * `clap-rl train` and `clap-rl eval`.
  *
- *   clap-rl train --dataset <path> --env <id> [--algo clap] [--preset small] [--seed N] [--out DIR]
- *                 [--set k=v]... [--config FILE] [--model-from DIR] [--resume] [--quiet]
+ *   clap-rl train --dataset <name|path> [--env <id>] [--algo clap] [--preset small] [--seed N] [--out DIR]
+ *                 [--set k=v]... [--config FILE] [--model-from DIR] [--resume | --force] [--dataset-size N]
+ *                 [--policy-dir DIR] [--quiet]
  *   clap-rl eval  --run DIR [--episodes N] [--seed N] [--workers N] [--stochastic] [--json]
  *
- * Progress lines go to stderr; `eval --json` prints one JSON object to stdout. Ctrl-C during training saves a
- * checkpoint and stops; `--resume` continues it.
+ * --dataset takes a file or folder (D4RL .hdf5, Minari, V-D4RL) or a registered name: `clap:hopper/medium`
+ * (`-regen1` optional) or its short form `hopper-medium`. A registered dataset that is not made yet is made
+ * first (into $CLAP_RL_HOME/datasets), and its name implies --env.
+ *
+ * Run directories and re-runs: `train` with an --out that already holds a run
+ *   - with the same request (config, dataset, env, --model-from) continues it from its last checkpoint (or, when
+ *     it was killed before its first checkpoint, starts it again), and only reports when it is already finished;
+ *   - with a different request fails with one line naming the first difference: --force deletes that run's files
+ *     and starts over, --resume continues the saved run with its saved config whatever the flags say.
+ * Every finished run writes report.html. Progress goes to stderr: bars on a terminal, plain lines otherwise.
+ * Ctrl-C during training saves a checkpoint and stops; re-running the same command continues it.
  */
 import { InvalidArgumentError, type Command } from "commander";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { isDeepStrictEqual } from "node:util";
 import { basename, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import { buildConfig, resolveConfig } from "../config/presets.js";
+import type { ClapConfig } from "../config/schema.js";
 import { loadDataset } from "../data/load.js";
 import type { EpisodeStore } from "../data/store.js";
 import { envInfo } from "../envs/registry.js";
 import { evaluate } from "../eval/evaluate.js";
-import { registryEvaluator, train } from "../agents/trainer.js";
+import { clearRun, existingRun, registryEvaluator, reportRun, train, type TrainResult } from "../agents/trainer.js";
 import { loadCheckpoint, readJson, resolveCheckpointDir } from "../agents/checkpoint.js";
 import { clapPolicySpec } from "../agents/acting.js";
+import { initEngine } from "../engine/tf.js";
+import { makeDataset, type DatasetCard } from "../data/generate.js";
+import {
+  cardPathFor,
+  datasetPath,
+  defaultSize,
+  knownDatasetIds,
+  LOCOMOTION_ENVS,
+  parseDatasetName,
+  readPolicyCard,
+  VARIANTS,
+  type DatasetName,
+  type PolicyVariant,
+} from "../data/registry.js";
+import { REPORT_FILE } from "../report/run-report.js";
+import { createProgress, type Progress, type ProgressTask } from "../util/progress.js";
 
-function nonNegativeInt(flag: string) {
+export function nonNegativeInt(flag: string) {
   return (v: string): number => {
     const n = Number(v);
     if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${flag} must be a non-negative integer`);
@@ -29,7 +57,7 @@ function nonNegativeInt(flag: string) {
   };
 }
 
-function collect(value: string, previous: string[]): string[] {
+export function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
@@ -38,17 +66,260 @@ export function datasetNameOf(path: string): string {
   return basename(resolve(path)).replace(/\.(hdf5|h5|npz|zip)$/i, "");
 }
 
-function checkDatasetPath(path: string): void {
-  if (existsSync(path)) return;
-  const looksLikeName = !path.includes("/") && !path.includes("\\") && !/\.\w+$/.test(path);
-  if (looksLikeName) {
-    throw new UserError(`--dataset '${path}': not a file or folder, and registered dataset names are not available in this version; pass a dataset path`);
-  }
-  throw new UserError(`--dataset '${path}': no such file or folder`);
+/** A --dataset argument made concrete: the file to load, its name, and what a registered name implies. */
+export interface ResolvedDataset {
+  path: string;
+  /** File name without extension (ε derivation, run names, the comparison tables). */
+  name: string;
+  /** The registered dataset, when the argument named one. */
+  registered: DatasetName | null;
+  /** The environment the name implies (registered datasets), else null. */
+  envId: string | null;
+  /** The dataset card (rows, episodes, the behaviour data's own average normalised score), for registered ones. */
+  card: DatasetCard | null;
 }
 
-function openDataset(path: string, splitAt: "auto" | "done" | "timeouts", rewardTransform: "none" | "minus-one" | "cql"): Promise<EpisodeStore> {
-  return loadDataset(path, { ...(splitAt === "auto" ? {} : { splitAt }), rewardTransform });
+/** `clap:<env>/<variant>[-regenK]` or the short `<env>-<variant>`; null when `arg` is neither form. */
+export function registeredName(arg: string): DatasetName | null {
+  if (arg.startsWith("clap:")) return parseDatasetName(arg);
+  const m = /^([a-z0-9]+)-([a-z-]+)$/.exec(arg);
+  // Environment names hold no '-', so the split is unambiguous: hopper-medium-replay is (hopper, medium-replay).
+  if (m && (LOCOMOTION_ENVS as readonly string[]).includes(m[1]) && (VARIANTS as readonly string[]).includes(m[2])) return parseDatasetName(`clap:${m[1]}/${m[2]}`);
+  return null;
+}
+
+export interface DatasetMakeOptions {
+  /** Rows of a dataset made on demand (default: the registry's default size for the variant). */
+  size?: number;
+  seed?: number;
+  /** Folder of the behaviour policies (default: the package's assets/policies). */
+  policyDir?: string;
+  progress: Progress;
+}
+
+/**
+ * Bridges generate.ts's plain progress lines ("dataset make: medium 2000/100000 rows (2%)") into a progress
+ * task; generate.ts reports through a line callback only, so the numbers are read back from the line.
+ */
+export function datasetMakeLog(progress: Progress): { log: (line: string) => void; done: () => void } {
+  let task: ProgressTask | null = null;
+  let label = "";
+  const done = () => {
+    task?.finish();
+    task = null;
+  };
+  return {
+    log(line) {
+      const m = /^dataset make: (\S+) (\d+)\/(\d+) rows/.exec(line);
+      if (!m) {
+        done();
+        progress.log(line);
+        return;
+      }
+      if (task === null || label !== m[1]) {
+        done();
+        label = m[1];
+        task = progress.task(`dataset ${label}`, Number(m[3]), { unit: "rows" });
+      }
+      task.update(Number(m[2]), `${m[2]} rows`);
+    },
+    done,
+  };
+}
+
+/** The behaviour policies a variant is collected with (datasets spec §6.2). */
+function policiesFor(name: DatasetName): PolicyVariant[] {
+  switch (name.variant) {
+    case "random":
+      return [];
+    case "medium-expert":
+      return ["medium", "expert"];
+    case "expert":
+      return ["expert"];
+    default:
+      return ["medium"];
+  }
+}
+
+/** A registered dataset's file, made now (with progress) when it is not there yet. */
+export async function ensureRegisteredDataset(name: DatasetName, o: DatasetMakeOptions): Promise<ResolvedDataset> {
+  const size = o.size ?? defaultSize(name.variant) ?? undefined;
+  const seed = o.seed ?? 0;
+  const path = datasetPath(name, size ?? null, seed);
+  if (!existsSync(path) || !existsSync(cardPathFor(path))) {
+    // Named before anything is printed, so a missing policy is the one line the user sees.
+    for (const v of policiesFor(name)) readPolicyCard(name.env, v, o.policyDir);
+    o.progress.log(`making ${name.id}${size !== undefined ? ` (${size} rows)` : ""} into ${path}`);
+    await initEngine();
+    const bridge = datasetMakeLog(o.progress);
+    try {
+      await makeDataset(name, { size, seed, policyDir: o.policyDir, log: bridge.log });
+    } finally {
+      bridge.done();
+    }
+  }
+  const card = JSON.parse(readFileSync(cardPathFor(path), "utf8")) as DatasetCard;
+  return { path, name: datasetNameOf(path), registered: name, envId: name.env, card };
+}
+
+/** Resolves --dataset: an existing path first, then a registered name (made on demand); else one UserError line. */
+export async function resolveDataset(arg: string, o: DatasetMakeOptions): Promise<ResolvedDataset> {
+  if (existsSync(arg)) return { path: arg, name: datasetNameOf(arg), registered: null, envId: null, card: null };
+  const looksLikePath = arg.includes("/") && !arg.startsWith("clap:") || arg.includes("\\") || /\.\w+$/.test(arg);
+  if (looksLikePath) throw new UserError(`--dataset '${arg}': no such file or folder`);
+  const name = registeredName(arg);
+  if (name === null) {
+    const known = knownDatasetIds().map((id) => id.replace(/-regen\d+$/, ""));
+    throw new UserError(`--dataset '${arg}': not a file or folder nor a known dataset; known names: ${known.join(", ")} (or short forms such as hopper-medium)`);
+  }
+  return ensureRegisteredDataset(name, o);
+}
+
+function openDataset(path: string, config: ClapConfig): Promise<EpisodeStore> {
+  const splitAt = config.data.splitAt;
+  return loadDataset(path, { ...(splitAt === "auto" ? {} : { splitAt }), rewardTransform: config.data.rewardTransform });
+}
+
+/** The first key path where two JSON-like values differ, for the "different run" message. */
+function firstDifference(a: unknown, b: unknown, path = ""): string | null {
+  if (isDeepStrictEqual(a, b)) return null;
+  if (a && b && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    for (const k of keys) {
+      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k);
+      if (d !== null) return d;
+    }
+  }
+  const show = (v: unknown) => (v === undefined ? "(none)" : JSON.stringify(v));
+  return `${path || "(whole request)"}: ${show(b)} there, ${show(a)} now`;
+}
+
+/** One training job of `train`, `quickstart` and `sweep`. */
+export interface TrainJob {
+  dataset: ResolvedDataset;
+  envId: string;
+  /** The config asked for (built from preset/file/--set/--seed, not yet resolved); ignored with mode "resume". */
+  config: ClapConfig | null;
+  outDir?: string;
+  modelFrom?: string;
+  /** auto: continue the same run, refuse a different one; resume: continue as saved; force: replace. */
+  mode: "auto" | "resume" | "force";
+  progress: Progress;
+  commandLine: string[];
+  /** Checked after every step; true saves a checkpoint and stops (Ctrl-C). */
+  shouldStop?: () => boolean;
+}
+
+export interface TrainJobResult extends TrainResult {
+  /** The run was finished before this call (nothing trained). */
+  alreadyDone: boolean;
+  resumed: boolean;
+  reportPath: string | null;
+  config: ClapConfig;
+}
+
+export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
+  const env = envInfo(job.envId);
+  const { dataset, progress } = job;
+  let config: ClapConfig;
+  if (job.mode === "resume") {
+    if (!job.outDir) throw new UserError("--resume needs --out <run directory>");
+    const prev = existingRun(job.outDir);
+    if (!prev) throw new UserError(`--resume: no run to resume in '${job.outDir}' (no manifest.json)`);
+    config = loadCheckpoint(job.outDir).config;
+  } else {
+    if (!job.config) throw new UserError("train: no config given");
+    config = resolveConfig(job.config, dataset.name);
+  }
+  const outDir = job.outDir ?? join("runs", `${dataset.name}-${config.algo}-${config.preset}-s${config.seed}`);
+  const request = { algo: config.algo, config, dataset: resolve(dataset.path), env: env.id, modelFrom: job.modelFrom ? resolve(job.modelFrom) : null };
+
+  let resume = job.mode === "resume";
+  const prev = existingRun(outDir);
+  if (prev && job.mode === "force") {
+    progress.log(`--force: removing the run in ${prev.dir}`);
+    clearRun(outDir);
+  } else if (prev && job.mode === "auto") {
+    const diff = prev.manifest.request === undefined || prev.manifest.request === null ? "it records no request (made by an older clap-rl)" : firstDifference(request, prev.manifest.request);
+    if (diff !== null) {
+      throw new UserError(`'${prev.dir}' holds a different run (${diff}); pass --resume to continue that run, --force to replace it, or choose another --out`);
+    }
+    if (prev.manifest.status !== "done" && !prev.hasCheckpoint) {
+      progress.log(`${prev.dir}: the earlier run stopped before its first checkpoint; starting it again`);
+      clearRun(outDir);
+    } else {
+      resume = true;
+    }
+  }
+  const again = resume ? existingRun(outDir) : null;
+  if (again?.manifest.status === "done") {
+    progress.log(`${again.dir}: this run is already finished`);
+    const reportPath = again.reported ? join(again.dir, REPORT_FILE) : await reportRun(again.dir, progress);
+    const state = loadCheckpoint(outDir).state;
+    return {
+      runDir: again.dir,
+      status: "done",
+      modelStep: state.modelStep,
+      agentStep: state.agentStep,
+      finalEval: again.manifest.finalEval as Record<string, number> | undefined,
+      alreadyDone: true,
+      resumed: true,
+      reportPath,
+      config,
+    };
+  }
+
+  const store = await openDataset(dataset.path, config);
+  const obsSize = env.obsShape.reduce((a, b) => a * b, 1);
+  if (store.obsSize !== obsSize || store.actDim !== env.actionDim) {
+    throw new UserError(
+      `--dataset ${dataset.path} has observations of ${store.obsSize} values and ${store.actDim} actions; environment '${env.id}' has ${obsSize} and ${env.actionDim}`,
+    );
+  }
+  progress.log(
+    `clap-rl train: ${dataset.name} (${store.counts.episodes} episodes, ${store.counts.transitions} transitions) on ${env.id}, preset ${config.preset}, seed ${config.seed}, run ${outDir}${resume ? " (continuing)" : ""}`,
+  );
+  const result = await train({
+    outDir,
+    config,
+    store,
+    dataset: { name: dataset.name, path: dataset.path },
+    envId: env.id,
+    evaluate: registryEvaluator(env.id, { workers: config.eval.workers, maxSteps: config.eval.maxSteps }),
+    modelFrom: job.modelFrom,
+    resume,
+    progress,
+    shouldStop: job.shouldStop,
+    commandLine: job.commandLine,
+    request,
+  });
+  const reportPath = result.status === "done" && existsSync(join(result.runDir, REPORT_FILE)) ? join(result.runDir, REPORT_FILE) : null;
+  return { ...result, alreadyDone: false, resumed: resume, reportPath, config };
+}
+
+/** Runs `fn` with Ctrl-C turned into "save a checkpoint after this step and stop". */
+export async function withInterrupt<T>(progress: Progress, fn: (shouldStop: () => boolean) => Promise<T>): Promise<T> {
+  let interrupted = false;
+  const onSigint = () => {
+    interrupted = true;
+    progress.log("interrupt: saving a checkpoint after this step…");
+  };
+  process.once("SIGINT", onSigint);
+  try {
+    return await fn(() => interrupted);
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+    progress.close();
+  }
+}
+
+/** The command line as the user would type it, for the manifest. */
+export function commandLineOf(cmd: Command): string[] {
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  // Commander keeps the parsed argv on the root command (not in its typings); with parse({from: "user"}) it holds
+  // exactly the user's arguments.
+  return ["clap-rl", ...(root as unknown as { rawArgs: string[] }).rawArgs];
 }
 
 interface TrainFlags {
@@ -62,11 +333,15 @@ interface TrainFlags {
   config?: string;
   modelFrom?: string;
   resume?: boolean;
+  force?: boolean;
+  datasetSize?: number;
+  policyDir?: string;
   quiet?: boolean;
 }
 
-async function trainCommand(f: TrainFlags): Promise<void> {
+async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   if (f.algo !== "clap") throw new UserError(`--algo '${f.algo}': unknown algorithm; available: clap`);
+  if (f.resume && f.force) throw new UserError("--resume and --force exclude each other");
   if (f.resume) {
     if (!f.out) throw new UserError("--resume needs --out <run directory>");
     if (f.preset !== undefined || f.config !== undefined || f.set.length > 0 || f.seed !== undefined || f.modelFrom !== undefined) {
@@ -76,60 +351,36 @@ async function trainCommand(f: TrainFlags): Promise<void> {
   const manifestPath = f.out ? join(f.out, "manifest.json") : "";
   const manifest = f.resume && existsSync(manifestPath) ? (readJson(manifestPath) as { dataset?: { path?: string }; env?: string | null }) : null;
   if (f.resume && !manifest) throw new UserError(`--resume: no run to resume in '${f.out}' (no manifest.json)`);
-  const datasetPath = f.dataset ?? manifest?.dataset?.path;
-  const envId = f.env ?? manifest?.env ?? undefined;
-  if (!datasetPath) throw new UserError("missing --dataset <path>");
-  if (!envId) throw new UserError("missing --env <id>");
-  checkDatasetPath(datasetPath);
-  const env = envInfo(envId);
-  const name = datasetNameOf(datasetPath);
-
-  const base = f.resume ? loadCheckpoint(f.out!).config : buildConfig({ preset: f.preset, file: f.config, sets: f.set, seed: f.seed });
-  const config = resolveConfig(base, name);
-  const outDir = f.out ?? join("runs", `${name}-${config.algo}-${config.preset}-s${config.seed}`);
-  if (!f.resume && existsSync(join(outDir, "manifest.json"))) {
-    throw new UserError(`'${resolve(outDir)}' already holds a run; pass --resume to continue it or choose another --out`);
-  }
-  const store = await openDataset(datasetPath, config.data.splitAt, config.data.rewardTransform);
-  const obsSize = env.obsShape.reduce((a, b) => a * b, 1);
-  if (store.obsSize !== obsSize || store.actDim !== env.actionDim) {
-    throw new UserError(
-      `--dataset ${datasetPath} has observations of ${store.obsSize} values and ${store.actDim} actions; environment '${env.id}' has ${obsSize} and ${env.actionDim}`,
-    );
-  }
-  const say = f.quiet ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
-  say(`clap-rl train: ${name} (${store.counts.episodes} episodes, ${store.counts.transitions} transitions) on ${env.id}, preset ${config.preset}, seed ${config.seed}, run ${outDir}`);
-
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-    say("interrupt: saving a checkpoint after this step…");
-  };
-  process.once("SIGINT", onSigint);
-  try {
-    const result = await train({
-      outDir,
+  const datasetArg = f.dataset ?? manifest?.dataset?.path;
+  if (!datasetArg) throw new UserError("missing --dataset <name|path>");
+  // Config errors are reported before a dataset is made or loaded.
+  const config = f.resume ? null : buildConfig({ preset: f.preset, file: f.config, sets: f.set, seed: f.seed });
+  if (f.env !== undefined) envInfo(f.env);
+  const progress = createProgress({ quiet: f.quiet });
+  const dataset = await resolveDataset(datasetArg, { size: f.datasetSize, policyDir: f.policyDir, progress });
+  const envId = f.env ?? manifest?.env ?? dataset.envId;
+  if (!envId) throw new UserError(`missing --env <id> (the dataset '${datasetArg}' does not imply one)`);
+  const say = (line: string) => progress.log(line);
+  const r = await withInterrupt(progress, (shouldStop) =>
+    runTrainJob({
+      dataset,
+      envId,
       config,
-      store,
-      dataset: { name, path: datasetPath },
-      envId: env.id,
-      evaluate: registryEvaluator(env.id, { workers: config.eval.workers, maxSteps: config.eval.maxSteps }),
+      outDir: f.out,
       modelFrom: f.modelFrom,
-      resume: f.resume,
-      progress: say,
-      shouldStop: () => interrupted,
-      commandLine: process.argv.slice(1),
-    });
-    if (result.status === "stopped") {
-      say(`stopped at model step ${result.modelStep}, agent step ${result.agentStep}; continue with: clap-rl train --out ${result.runDir} --resume`);
-    } else {
-      const fe = result.finalEval;
-      const score = fe?.score_mean !== undefined ? `, normalised score ${fe.score_mean.toFixed(1)}` : "";
-      say(`done: ${result.runDir}${fe?.return_mean !== undefined ? ` (final return ${fe.return_mean.toFixed(1)}${score})` : ""}`);
-    }
-  } finally {
-    process.removeListener("SIGINT", onSigint);
+      mode: f.resume ? "resume" : f.force ? "force" : "auto",
+      progress,
+      commandLine: commandLineOf(cmd),
+      shouldStop,
+    }),
+  );
+  if (r.status === "stopped") {
+    say(`stopped at model step ${r.modelStep}, agent step ${r.agentStep}; continue with the same command (or: clap-rl train --out ${r.runDir} --resume)`);
+    return;
   }
+  const fe = r.finalEval;
+  const score = fe?.score_mean !== undefined ? `, normalised score ${fe.score_mean.toFixed(1)}` : "";
+  say(`done: ${r.runDir}${fe?.return_mean !== undefined ? ` (final return ${fe.return_mean.toFixed(1)}${score})` : ""}${r.reportPath ? `; report ${r.reportPath}` : ""}`);
 }
 
 interface EvalFlags {
@@ -186,8 +437,8 @@ export function registerTrainCommands(program: Command): void {
   program
     .command("train")
     .description("Train C-LAP offline: the latent action model first, then the constrained policy on the frozen model")
-    .option("--dataset <path>", "dataset file or folder (D4RL .hdf5, Minari folder, V-D4RL folder)")
-    .option("--env <id>", "environment for evaluation (see `clap-rl env list`)")
+    .option("--dataset <name|path>", "registered dataset (clap:hopper/medium, hopper-medium; made on demand) or a file/folder (D4RL .hdf5, Minari, V-D4RL)")
+    .option("--env <id>", "environment for evaluation (see `clap-rl env list`; default: the one a registered dataset implies)")
     .option("--algo <name>", "algorithm", "clap")
     .option("--preset <name>", "config preset: tiny, small (default), full")
     .option("--seed <n>", "run seed", nonNegativeInt("--seed"))
@@ -195,9 +446,12 @@ export function registerTrainCommands(program: Command): void {
     .option("--set <key=value>", "override one config value, e.g. --set agent.epsilon=2 (repeatable)", collect, [])
     .option("--config <file>", "JSON config file (partial configs are merged into the preset)")
     .option("--model-from <dir>", "reuse the trained model of another run (or model checkpoint) and skip phase 1")
-    .option("--resume", "continue the run in --out from its latest checkpoint")
-    .option("--quiet", "no progress lines")
-    .action(async (f: TrainFlags) => trainCommand(f));
+    .option("--resume", "continue the run in --out from its latest checkpoint with its saved config")
+    .option("--force", "replace a different run that --out already holds (its files are deleted)")
+    .option("--dataset-size <n>", "rows of a registered dataset made on demand (default: the registry's size)", nonNegativeInt("--dataset-size"))
+    .option("--policy-dir <dir>", "behaviour policies for making a registered dataset (default: the package's assets/policies)")
+    .option("--quiet", "no progress output")
+    .action(async (f: TrainFlags, cmd: Command) => trainCommand(f, cmd));
 
   program
     .command("eval")

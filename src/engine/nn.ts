@@ -99,6 +99,15 @@ export class Linear extends Module {
   apply(x: tf.Tensor2D): tf.Tensor2D {
     return tf.add(tf.matMul(x, this.w as tf.Tensor2D), this.b);
   }
+
+  /**
+   * Rows [from, from + n) of W. For an input that is a concatenation [x₀ | x₁], x·W + b = x₀·W₀ + (x₁·W₁ + b), so a
+   * recurrence can compute the part of a loop-invariant block for all steps at once instead of concatenating inside
+   * the loop.
+   */
+  rows(from: number, n: number): tf.Tensor2D {
+    return tf.slice(this.w as tf.Tensor2D, [from, 0], [n, -1]);
+  }
 }
 
 export interface MlpOptions {
@@ -127,11 +136,17 @@ export class MLP extends Module {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    let h = x;
-    for (let i = 0; i < this.layers.length; i++) {
-      h = this.layers[i].apply(h);
-      if (i + 1 < this.layers.length) h = activate(h, this.act) as tf.Tensor2D;
-    }
+    return this.applyFromFirst(this.layers[0].apply(x));
+  }
+
+  get first(): Linear {
+    return this.layers[0];
+  }
+
+  /** The rest of the network given the first layer's output x·W₀ + b₀ (computed by the caller, see Linear.rows). */
+  applyFromFirst(pre: tf.Tensor2D): tf.Tensor2D {
+    let h = pre;
+    for (let i = 1; i < this.layers.length; i++) h = this.layers[i].apply(activate(h, this.act) as tf.Tensor2D);
     return h;
   }
 }

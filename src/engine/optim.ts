@@ -5,6 +5,7 @@
  * count exactly (resume equivalence), and tfjs's optimiser exposes its slots only through async weight lists with
  * tfjs-generated names; here the state is keyed by the module's parameter paths.
  */
+import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "./tf.js";
 
 export interface AdamOptions {
@@ -33,11 +34,60 @@ export interface StepResult {
  * gradients and the unclipped norm.
  */
 export function clipByGlobalNorm(grads: tf.Tensor[], clip: number): { grads: tf.Tensor[]; norm: tf.Scalar } {
-  const sq = grads.map((g) => tf.sum(tf.square(g)));
-  const norm = tf.sqrt(tf.addN(sq)) as tf.Scalar;
-  if (!(clip > 0)) return { grads, norm };
-  const scale = tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6)));
+  const { norm, scale } = globalNormScale(grads, clip);
   return { grads: grads.map((g) => tf.mul(g, scale)), norm };
+}
+
+/** The unclipped global norm and the factor min(1, c / ‖g‖) (1 when clipping is off). */
+function globalNormScale(grads: tf.Tensor[], clip: number): { norm: tf.Scalar; scale: tf.Scalar } {
+  const norm = tf.sqrt(tf.addN(grads.map((g) => tf.sum(tf.square(g))))) as tf.Scalar;
+  const scale = (clip > 0 ? tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6))) : tf.scalar(1)) as tf.Scalar;
+  return { norm, scale };
+}
+
+const ADAM_KERNEL = "ClapRlAdam";
+
+interface AdamAttrs {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
+/**
+ * The Adam update of one parameter as a single kernel: inputs p, m, v, g and the clip factor c; outputs p', m', v'
+ * with g ← c·g, m' = β₁m + (1 − β₁)g, v' = β₂v + (1 − β₂)g², p' = p − lr·m' / (√v' + ε). Written by hand because
+ * tfjs composes it from ≈ 12 elementwise kernels per parameter, plus a clip multiply and scalar uploads: on the
+ * C-LAP model step (60 parameter tensors) that was ≈ 850 dispatches, each costing more than the arithmetic. The loop
+ * runs in JS on views of the wasm heap, so nothing is copied. Registered on first use (the wasm backend must be
+ * active).
+ */
+function adamKernel(): void {
+  if (tf.getKernel(ADAM_KERNEL, "wasm")) return;
+  tf.registerKernel({
+    kernelName: ADAM_KERNEL,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const wasm = backend as BackendWasm;
+      const { p, m, v, g, c } = inputs as Record<"p" | "m" | "v" | "g" | "c", tf.TensorInfo>;
+      const { lr, beta1, beta2, eps } = attrs as unknown as AdamAttrs;
+      // Allocate first: malloc may grow the wasm memory, which detaches views taken before it.
+      const outs = [p, m, v].map((t) => wasm.makeOutput(t.shape, "float32"));
+      const view = (t: tf.TensorInfo) => wasm.typedArrayFromHeap(t) as Float32Array;
+      const [pv, mv, vv, gv] = [p, m, v, g].map(view);
+      const [po, mo, vo] = outs.map(view);
+      const scale = view(c)[0];
+      for (let i = 0; i < po.length; i++) {
+        const gi = gv[i] * scale;
+        const mi = beta1 * mv[i] + (1 - beta1) * gi;
+        const vi = beta2 * vv[i] + (1 - beta2) * gi * gi;
+        mo[i] = mi;
+        vo[i] = vi;
+        po[i] = pv[i] - (lr * mi) / (Math.sqrt(vi) + eps);
+      }
+      return outs;
+    },
+  });
 }
 
 export class Adam {
@@ -111,8 +161,8 @@ export class Adam {
     const total = sums;
     const accumulated = grads;
     const out = tf.tidy(() => {
-      const { grads: clipped, norm } = clipByGlobalNorm(accumulated, this.clip);
-      this.apply(clipped);
+      const { norm, scale } = globalNormScale(accumulated, this.clip);
+      this.apply(accumulated, scale);
       return tf.concat([tf.slice(total, [0], [1]), tf.reshape(norm, [1]), tf.slice(total, [1])]);
     });
     const values = out.dataSync();
@@ -122,20 +172,25 @@ export class Adam {
     return { loss: values[0], gradNorm: values[1], terms };
   }
 
-  private apply(grads: tf.Tensor[]): void {
+  /** One Adam step with gradients `grads` scaled by the clip factor `scale`. */
+  private apply(grads: tf.Tensor[], scale: tf.Scalar): void {
+    adamKernel();
     this.step += 1;
     const b1 = this.beta1;
     const b2 = this.beta2;
-    const lrT = (this.lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step);
+    // Bias correction folded into the step size; eps scaled to match the textbook form eps/(√v̂ + eps).
+    const attrs: AdamAttrs = {
+      lr: (this.lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step),
+      beta1: b1,
+      beta2: b2,
+      eps: this.eps * Math.sqrt(1 - b2 ** this.step),
+    };
     for (let i = 0; i < this.vars.length; i++) {
-      const g = grads[i];
-      const m = tf.add(tf.mul(this.m[i], b1), tf.mul(g, 1 - b1));
-      const v = tf.add(tf.mul(this.v[i], b2), tf.mul(tf.square(g), 1 - b2));
+      const inputs = { p: this.vars[i], m: this.m[i], v: this.v[i], g: grads[i], c: scale };
+      const [p, m, v] = tf.engine().runKernel(ADAM_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
       this.m[i].assign(m);
       this.v[i].assign(v);
-      // Bias correction folded into the step size; eps scaled to match the textbook form eps/(√v̂ + eps).
-      const denom = tf.add(tf.sqrt(v), this.eps * Math.sqrt(1 - b2 ** this.step));
-      this.vars[i].assign(tf.sub(this.vars[i], tf.mul(tf.div(m, denom), lrT)));
+      this.vars[i].assign(p);
     }
   }
 

@@ -12,6 +12,8 @@
  * rejects with an error naming the worker and the episode; a UserError stays a UserError. Workers are always
  * terminated, on success and on failure.
  *
+ * `maxSteps` caps every episode's length (a capped episode counts as truncated), in workers and in-process alike.
+ *
  * Results: per-episode returns, lengths, success (environments that report `info.success`, i.e. antmaze: true
  * when any step succeeded), normalised scores (scores.ts; null for environments without reference constants),
  * and mean ± std (population std, as numpy's default that D4RL-style reports use).
@@ -33,6 +35,11 @@ export interface EvaluateOptions {
   workers?: number;
   /** Options for `makeEnv` (structured-cloneable: they are sent to the workers). */
   envOptions?: EnvOptions;
+  /**
+   * Cap on the steps of each episode (0 or absent: the environment's own limit). A capped episode ends truncated;
+   * short evaluations keep smoke runs and tests fast without changing the environment.
+   */
+  maxSteps?: number;
   /** Called once per finished episode, in completion order (which varies with the worker count). */
   onEpisode?: (episode: EpisodeResult) => void;
 }
@@ -79,8 +86,8 @@ export function episodeSeeds(seed: number, index: number): EpisodeSeeds {
   return { env: episode.split("env").nextU32(), policy: episode.split("policy").nextU32() };
 }
 
-/** Runs one full episode from a seeded reset; the caller owns env and policy. */
-export function runEpisode(env: Env, policy: Policy, index: number, seeds: EpisodeSeeds): EpisodeResult {
+/** Runs one episode from a seeded reset, to its end or `maxSteps` (0: no cap); the caller owns env and policy. */
+export function runEpisode(env: Env, policy: Policy, index: number, seeds: EpisodeSeeds, maxSteps = 0): EpisodeResult {
   let obs = env.reset({ seed: seeds.env });
   policy.reset(seeds.policy);
   let ret = 0;
@@ -91,8 +98,9 @@ export function runEpisode(env: Env, policy: Policy, index: number, seeds: Episo
     ret += step.reward;
     length++;
     if (typeof step.info.success === "boolean") success = success === true || step.info.success;
-    if (step.terminated || step.truncated) {
-      const result: EpisodeResult = { index, seeds, return: ret, length, terminated: step.terminated, truncated: step.truncated, normalizedScore: null };
+    const capped = maxSteps > 0 && length >= maxSteps;
+    if (step.terminated || step.truncated || capped) {
+      const result: EpisodeResult = { index, seeds, return: ret, length, terminated: step.terminated, truncated: step.truncated || !step.terminated, normalizedScore: null };
       if (success !== undefined) result.success = success;
       return result;
     }
@@ -105,6 +113,7 @@ export interface WorkerInit {
   spec: PolicySpec;
   envId: string;
   envOptions: EnvOptions;
+  maxSteps: number;
 }
 
 /** Messages between `evaluate` and its workers. */
@@ -126,6 +135,8 @@ export async function evaluate(spec: PolicySpec, envId: string, options: Evaluat
   checkInt("workers", requested, 0);
   const workers = Math.min(requested, options.episodes);
   const envOptions = options.envOptions ?? {};
+  const maxSteps = options.maxSteps ?? 0;
+  checkInt("maxSteps", maxSteps, 0);
   const scored = scoreReference(info.id) !== null;
   const report = (r: EpisodeResult): EpisodeResult => {
     r.normalizedScore = scored ? normalizedScore100(envId, r.return) : null;
@@ -134,25 +145,18 @@ export async function evaluate(spec: PolicySpec, envId: string, options: Evaluat
   };
   const episodes =
     workers === 0
-      ? await runInProcess(spec, envId, envOptions, options.episodes, options.seed, report)
-      : await runInWorkers({ spec, envId, envOptions }, options.episodes, options.seed, workers, report);
+      ? await runInProcess({ spec, envId, envOptions, maxSteps }, options.episodes, options.seed, report)
+      : await runInWorkers({ spec, envId, envOptions, maxSteps }, options.episodes, options.seed, workers, report);
   return summarise(envId, options.seed, episodes);
 }
 
-async function runInProcess(
-  spec: PolicySpec,
-  envId: string,
-  envOptions: EnvOptions,
-  episodes: number,
-  seed: number,
-  report: (r: EpisodeResult) => EpisodeResult,
-): Promise<EpisodeResult[]> {
-  const env = await makeEnv(envId, envOptions);
+async function runInProcess(init: WorkerInit, episodes: number, seed: number, report: (r: EpisodeResult) => EpisodeResult): Promise<EpisodeResult[]> {
+  const env = await makeEnv(init.envId, init.envOptions);
   let policy: Policy | null = null;
   try {
-    policy = await loadPolicy(spec, { obsShape: [...env.observationSpace.shape], actDim: env.actionSpace.dim });
+    policy = await loadPolicy(init.spec, { obsShape: [...env.observationSpace.shape], actDim: env.actionSpace.dim });
     const results: EpisodeResult[] = [];
-    for (let i = 0; i < episodes; i++) results.push(report(runEpisode(env, policy, i, episodeSeeds(seed, i))));
+    for (let i = 0; i < episodes; i++) results.push(report(runEpisode(env, policy, i, episodeSeeds(seed, i), init.maxSteps)));
     return results;
   } finally {
     policy?.dispose();

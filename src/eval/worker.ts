@@ -29,7 +29,7 @@ try {
   const policy = await loadPolicy(init.spec, { obsShape: [...env.observationSpace.shape], actDim: env.actionSpace.dim });
   port.on("message", (msg: ToWorker) => {
     try {
-      send({ type: "result", result: runEpisode(env, policy, msg.index, msg.seeds) });
+      send({ type: "result", result: runEpisode(env, policy, msg.index, msg.seeds, init.maxSteps) });
     } catch (e) {
       sendError(msg.index, e);
     }

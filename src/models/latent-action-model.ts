@@ -58,7 +58,20 @@ class NormalHead extends Module {
   }
 
   apply(x: tf.Tensor2D): Normal {
-    const [mean, raw] = tf.split(this.net.apply(x), 2, 1);
+    return this.dist(this.net.apply(x));
+  }
+
+  get first(): Linear {
+    return this.net.first;
+  }
+
+  /** The head given its first layer's output (see Linear.rows). */
+  applyFromFirst(pre: tf.Tensor2D): Normal {
+    return this.dist(this.net.applyFromFirst(pre));
+  }
+
+  private dist(out: tf.Tensor2D): Normal {
+    const [mean, raw] = tf.split(out, 2, 1);
     return new Normal(mean, tf.add(tf.softplus(raw), this.minStd));
   }
 }
@@ -172,23 +185,33 @@ export class LatentActionModel extends Module {
    * distribution parameters. `seed` drives the reparameterised posterior samples; null takes the posterior mean.
    */
   observe(obsTM: tf.Tensor2D, prevActTM: tf.Tensor2D, B: number, T: number, seed: number | null): { h: tf.Tensor2D; z: tf.Tensor2D; post: Normal } {
-    const embed = tf.split(this.encode(obsTM), T, 0) as tf.Tensor2D[];
-    const prevAct = tf.split(prevActTM, T, 0) as tf.Tensor2D[];
-    const noise = seed === null ? null : tf.split(tf.randomNormal([T * B, this.cfg.stoch], 0, 1, "float32", seed), T, 0);
-    let state = this.initialState(B);
+    const { stoch, deter } = this.cfg;
+    // The two layers of the recurrence with concatenated inputs, transition [z, a_prev] and posterior [h, e], are
+    // split by input block (Linear.rows): the a_prev and e blocks do not depend on the recurrence, so their products
+    // (and the biases) are computed for all T·B rows in one matmul each, and the loop does no concatenation.
+    const trans = this.transIn;
+    const wz = trans.rows(0, stoch);
+    const actPart = tf.split(tf.add(tf.matMul(prevActTM, trans.rows(stoch, this.dims.actDim)), trans.b), T, 0) as tf.Tensor2D[];
+    const postFirst = this.posterior.first;
+    const wh = postFirst.rows(0, deter);
+    const embedPart = tf.split(tf.add(tf.matMul(this.encode(obsTM), postFirst.rows(deter, this.cfg.embed)), postFirst.b), T, 0);
+    const noise = seed === null ? null : tf.split(tf.randomNormal([T * B, stoch], 0, 1, "float32", seed), T, 0);
+    // Windows start from h = 0, z = 0, where z·W_z vanishes.
+    let h = tf.zeros([B, deter]) as tf.Tensor2D;
+    let z: tf.Tensor2D | null = null;
     const hs: tf.Tensor2D[] = [];
     const zs: tf.Tensor2D[] = [];
     const means: tf.Tensor[] = [];
     const stds: tf.Tensor[] = [];
     for (let t = 0; t < T; t++) {
-      const h = this.transition(state, prevAct[t]);
-      const post = this.posteriorDist(h, embed[t]);
-      const z = (noise ? tf.add(post.mean, tf.mul(post.std, noise[t])) : post.mean) as tf.Tensor2D;
+      const x = z === null ? actPart[t] : tf.add(tf.matMul(z, wz), actPart[t]);
+      h = this.gru.apply(tf.selu(x) as tf.Tensor2D, h);
+      const post = this.posterior.applyFromFirst(tf.add(tf.matMul(h, wh), embedPart[t]));
+      z = (noise ? tf.add(post.mean, tf.mul(post.std, noise[t])) : post.mean) as tf.Tensor2D;
       hs.push(h);
       zs.push(z);
       means.push(post.mean);
       stds.push(post.std);
-      state = { h, z };
     }
     return { h: tf.concat(hs, 0), z: tf.concat(zs, 0), post: new Normal(tf.concat(means, 0), tf.concat(stds, 0)) };
   }

@@ -36,7 +36,7 @@ test("train/eval reject bad input with one clear line and a non-zero exit", asyn
   const base = ["train", "--dataset", data, "--env", "hopper", "--out", join(dir, "run"), "--preset", "tiny"];
   assertOneLineError(["train", "--bogus"], /unknown option '--bogus'/);
   assertOneLineError(["train", "--dataset", join(dir, "missing.hdf5"), "--env", "hopper"], /--dataset '.*missing\.hdf5': no such file or folder/);
-  assertOneLineError(["train", "--dataset", "hopper-medium", "--env", "hopper"], /registered dataset names are not available/);
+  assertOneLineError(["train", "--dataset", "hopper-mediocre", "--env", "hopper"], /--dataset 'hopper-mediocre': not a file or folder nor a known dataset; known names: clap:hopper\/random, .*clap:walker2d\/medium-expert/);
   assertOneLineError([...base.slice(0, -2), "--preset", "huge"], /unknown preset 'huge'; valid presets: tiny, small, full/);
   assertOneLineError([...base, "--set", "model.hiden=3"], /unknown key 'model\.hiden'; valid keys in 'model'/);
   assertOneLineError([...base, "--set", "agent.horizon=many"], /'agent\.horizon' must be an integer/);
@@ -77,7 +77,7 @@ test("clap-rl train runs the tiny preset end to end; eval reads the run; --resum
 
   const again = cli(["train", "--out", run, "--resume", "--quiet"]);
   assert.equal(again.code, 0, again.stderr);
-  assert.equal(JSON.parse(readFileSync(join(run, "manifest.json"), "utf8")).resumes.length, 1);
+  assert.equal(JSON.parse(readFileSync(join(run, "manifest.json"), "utf8")).resumes, undefined, "a finished run is left as it is");
   assertOneLineError(["train", "--out", run, "--resume", "--preset", "tiny"], /cannot be combined with it/);
-  assertOneLineError(["train", "--dataset", data, "--env", "hopper", "--preset", "tiny", "--out", run], /already holds a run; pass --resume/);
+  assertOneLineError(["train", "--dataset", data, "--env", "hopper", "--preset", "tiny", "--out", run], /holds a different run \(config\.seed: 3 there, 0 now\); pass --resume to continue that run, --force to replace it/);
 });

@@ -8,7 +8,9 @@ import { Rng } from "../../src/engine/rng.js";
 import { loadArrays } from "../../src/engine/serialize.js";
 import { presetConfig, resolveConfig } from "../../src/config/presets.js";
 import type { ClapConfig } from "../../src/config/schema.js";
-import { inProcessEvaluator, train, TrainingDiverged, type TrainOptions } from "../../src/agents/trainer.js";
+import { train, TrainingDiverged, type EvalFn, type TrainOptions } from "../../src/agents/trainer.js";
+import { episodeSeeds, runEpisode } from "../../src/eval/evaluate.js";
+import { loadPolicy } from "../../src/eval/policy.js";
 import { loadCheckpoint, saveCheckpoint } from "../../src/agents/checkpoint.js";
 import { ClapAgent } from "../../src/agents/clap.js";
 import { WindowSampler } from "../../src/data/windows.js";
@@ -38,6 +40,18 @@ function config(edit: (c: ClapConfig) => void = () => {}): ClapConfig {
 
 const store = makeStore(8, 20, 2);
 
+/** The synthetic env is not registered, so the test plays the trainer's saved policy with evaluate.ts's episode runner. */
+const linearEvaluator: EvalFn = async (spec, { episodes, seed }) => {
+  const env = new LinearEnv();
+  const policy = await loadPolicy(spec, { obsShape: [OBS_DIM], actDim: ACT_DIM });
+  try {
+    const runs = Array.from({ length: episodes }, (_, i) => runEpisode(env, policy, i, episodeSeeds(seed, i), 20));
+    return { returns: runs.map((r) => r.return), lengths: runs.map((r) => r.length) };
+  } finally {
+    policy.dispose();
+  }
+};
+
 function options(outDir: string, cfg: ClapConfig, extra: Partial<TrainOptions> = {}): TrainOptions {
   return {
     outDir,
@@ -45,7 +59,8 @@ function options(outDir: string, cfg: ClapConfig, extra: Partial<TrainOptions> =
     store,
     dataset: { name: "synthetic", path: "(memory)" },
     envId: "synthetic-linear",
-    evaluate: inProcessEvaluator(async () => new LinearEnv(), 20),
+    evaluate: linearEvaluator,
+    report: false,
     ...extra,
   };
 }

@@ -1,0 +1,465 @@
+/**
+ * Collection protocol of the regenerated locomotion datasets (datasets spec §6.2), written in D4RL v2 layout
+ * (§2.1) with the §6.5 metadata.
+ *
+ * - random: uniform actions in [-1, 1]; medium / expert: actions *sampled* from the committed SAC policy, with
+ *   their log-probabilities; 1000-step episodes (timeout on the 1000th step, terminal on an unhealthy state),
+ *   reset and continue until N rows; the last episode may be cut ("file-end").
+ * - medium-replay: the medium run's replay buffer from its start to the medium checkpoint, in order. The buffer
+ *   is saved with the run (`replay.bin` in the run directory), so this variant needs the run directory; the
+ *   committed medium policy must be that run's checkpoint (checked by checksum).
+ * - medium-expert: medium truncated to its last complete episode, then expert, capped at N rows.
+ *
+ * Every random choice comes from `Rng(seed)` split by purpose, so the same seed gives byte-identical files.
+ */
+import { createRequire } from "node:module";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { Rng } from "../engine/rng.js";
+import { loadArrays, type NamedArray } from "../engine/serialize.js";
+import { SacActor } from "../agents/sac.js";
+import { makeEnv } from "../envs/registry.js";
+import type { MujocoEnv } from "../envs/mujoco-env.js";
+import type { ScalarValue, WriteArray } from "./h5.js";
+import { writeD4rl, type D4rlArrays } from "./d4rl.js";
+import { writeJsonAtomic } from "../util/atomic.js";
+import { ReplayBuffer } from "./replay.js";
+import { policyPath } from "./behaviour.js";
+import {
+  cardPathFor,
+  datasetPath,
+  defaultSize,
+  envIdWithSemantics,
+  normalized,
+  PROVENANCE_LABEL,
+  readPolicyCard,
+  REGEN_REVISION,
+  sha256File,
+  type DatasetName,
+  type PolicyCard,
+  type PolicyVariant,
+} from "./registry.js";
+import { UserError } from "../errors.js";
+
+const require = createRequire(import.meta.url);
+const pkg = require("../../../package.json") as { version: string; dependencies: Record<string, string> };
+
+/** Rows of one collection, D4RL columns, row-major. */
+export interface Rows {
+  n: number;
+  obs: Float32Array;
+  act: Float32Array;
+  rew: Float32Array;
+  nextObs: Float32Array;
+  terminals: Uint8Array;
+  timeouts: Uint8Array;
+  qpos: Float32Array;
+  qvel: Float32Array;
+  logProb: Float32Array;
+}
+
+export interface GenerateOptions {
+  size?: number;
+  seed: number;
+  /** Behaviour run directory (medium-replay only). */
+  runDir?: string;
+  /** Folder of the committed policies (default: the package's assets/policies). */
+  policyDir?: string;
+  log?: (line: string) => void;
+}
+
+export interface Generated {
+  arrays: D4rlArrays;
+  /** §6.5 metadata, also written as root attributes of the file. */
+  attrs: Record<string, ScalarValue>;
+  rows: number;
+  episodes: number;
+  /** Returns of the complete episodes (terminal or timeout) and their mean normalised score. */
+  returns: number[];
+  normalizedMean: number | null;
+}
+
+function progress(log: ((l: string) => void) | undefined, what: string, total: number): (done: number) => void {
+  const every = Math.max(1, Math.ceil(total / 10));
+  return (done) => {
+    if (log && (done % every === 0 || done === total)) log(`dataset make: ${what} ${done}/${total} rows (${Math.round((100 * done) / total)}%)`);
+  };
+}
+
+/** Collects `n` rows in `env` with `actor` (sampled actions) or uniform random actions when `actor` is null. */
+export async function collect(envId: string, n: number, seed: number, actor: SacActor | null, label: string, log?: (l: string) => void): Promise<Rows> {
+  const env = (await makeEnv(envId, { seed })) as MujocoEnv;
+  try {
+    const d = env.observationSpace.shape[0];
+    const a = env.actionSpace.dim;
+    const { nq, nv } = env.sim;
+    const out: Rows = {
+      n,
+      obs: new Float32Array(n * d),
+      act: new Float32Array(n * a),
+      rew: new Float32Array(n),
+      nextObs: new Float32Array(n * d),
+      terminals: new Uint8Array(n),
+      timeouts: new Uint8Array(n),
+      qpos: new Float32Array(n * nq),
+      qvel: new Float32Array(n * nv),
+      logProb: new Float32Array(n),
+    };
+    const root = new Rng(seed).split(label);
+    const actRng = root.split("actions");
+    const uniformLogProb = -a * Math.log(2);
+    const tick = progress(log, label, n);
+    let episode = 0;
+    let obs = env.reset({ seed: root.split(`episode/${episode}`).nextU32() >>> 1 });
+    for (let i = 0; i < n; i++) {
+      out.obs.set(obs, i * d);
+      out.qpos.set(env.sim.qpos(), i * nq);
+      out.qvel.set(env.sim.qvel(), i * nv);
+      let action: Float32Array;
+      if (actor === null) {
+        action = new Float32Array(a).map(() => actRng.uniformRange(-1, 1));
+        out.logProb[i] = uniformLogProb;
+      } else {
+        const s = actor.act(obs, actRng);
+        action = s.action;
+        out.logProb[i] = s.logProb;
+      }
+      out.act.set(action, i * a);
+      const r = env.step(action);
+      out.rew[i] = r.reward;
+      out.nextObs.set(r.obs, i * d);
+      out.terminals[i] = r.terminated ? 1 : 0;
+      out.timeouts[i] = r.truncated ? 1 : 0;
+      obs = r.obs as Float32Array;
+      if (r.terminated || r.truncated) {
+        episode++;
+        obs = env.reset({ seed: root.split(`episode/${episode}`).nextU32() >>> 1 });
+      }
+      tick(i + 1);
+    }
+    return out;
+  } finally {
+    env.close();
+  }
+}
+
+/** Rows [0, k) of a collection. */
+function head(r: Rows, k: number): Rows {
+  const per = (x: Float32Array | Uint8Array) => x.length / r.n;
+  const cut = <T extends Float32Array | Uint8Array>(x: T): T => x.slice(0, k * per(x)) as T;
+  return {
+    n: k,
+    obs: cut(r.obs),
+    act: cut(r.act),
+    rew: cut(r.rew),
+    nextObs: cut(r.nextObs),
+    terminals: cut(r.terminals),
+    timeouts: cut(r.timeouts),
+    qpos: cut(r.qpos),
+    qvel: cut(r.qvel),
+    logProb: cut(r.logProb),
+  };
+}
+
+function concat(x: Rows, y: Rows): Rows {
+  const cat = <T extends Float32Array | Uint8Array>(p: T, q: T): T => {
+    const out = new (p.constructor as new (n: number) => T)(p.length + q.length);
+    out.set(p);
+    out.set(q, p.length);
+    return out;
+  };
+  return {
+    n: x.n + y.n,
+    obs: cat(x.obs, y.obs),
+    act: cat(x.act, y.act),
+    rew: cat(x.rew, y.rew),
+    nextObs: cat(x.nextObs, y.nextObs),
+    terminals: cat(x.terminals, y.terminals),
+    timeouts: cat(x.timeouts, y.timeouts),
+    qpos: cat(x.qpos, y.qpos),
+    qvel: cat(x.qvel, y.qvel),
+    logProb: cat(x.logProb, y.logProb),
+  };
+}
+
+/** Rows up to and including the last terminal or timeout (D4RL's stitch_dataset keeps whole episodes of medium). */
+function truncateToLastEpisode(r: Rows): Rows {
+  let k = r.n;
+  while (k > 0 && r.terminals[k - 1] === 0 && r.timeouts[k - 1] === 0) k--;
+  return head(r, k);
+}
+
+/** Episode count (complete episodes plus a trailing cut one) and the returns of the complete ones. */
+export function episodeReturns(r: Pick<Rows, "n" | "rew" | "terminals" | "timeouts">): { episodes: number; returns: number[] } {
+  const returns: number[] = [];
+  let ret = 0;
+  let open = false;
+  for (let i = 0; i < r.n; i++) {
+    ret += r.rew[i];
+    open = true;
+    if (r.terminals[i] || r.timeouts[i]) {
+      returns.push(ret);
+      ret = 0;
+      open = false;
+    }
+  }
+  return { episodes: returns.length + (open ? 1 : 0), returns };
+}
+
+/**
+ * D4RL's metadata/policy/* keys from the actor file: fc0, fc1 (hidden layers), last_fc (mean head) and
+ * last_fc_log_std, with weights in PyTorch's [out, in] layout.
+ */
+function d4rlPolicyMetadata(arrays: Map<string, NamedArray>, source: string): Record<string, WriteArray | ScalarValue> {
+  const layers: NamedArray[][] = [];
+  for (let i = 0; arrays.has(`actor/l${i}/w`); i++) layers.push([arrays.get(`actor/l${i}/w`)!, arrays.get(`actor/l${i}/b`)!]);
+  if (layers.length !== 3 || layers.some(([, b]) => b === undefined)) throw new UserError(`${source}: expected a 2-hidden-layer SAC actor`);
+  const transposeCols = (w: NamedArray, c0: number, c1: number): WriteArray => {
+    const [rows, cols] = w.shape;
+    const out = new Float32Array((c1 - c0) * rows);
+    for (let c = c0; c < c1; c++) for (let r = 0; r < rows; r++) out[(c - c0) * rows + r] = w.data[r * cols + c];
+    return { data: out, shape: [c1 - c0, rows] };
+  };
+  const meta: Record<string, WriteArray | ScalarValue> = {};
+  for (let i = 0; i < 2; i++) {
+    const [w, b] = layers[i];
+    meta[`policy/fc${i}/weight`] = transposeCols(w, 0, w.shape[1]);
+    meta[`policy/fc${i}/bias`] = { data: b.data, shape: [b.data.length] };
+  }
+  const [w, b] = layers[2];
+  const A = w.shape[1] / 2;
+  meta["policy/last_fc/weight"] = transposeCols(w, 0, A);
+  meta["policy/last_fc/bias"] = { data: b.data.slice(0, A), shape: [A] };
+  meta["policy/last_fc_log_std/weight"] = transposeCols(w, A, 2 * A);
+  meta["policy/last_fc_log_std/bias"] = { data: b.data.slice(A), shape: [A] };
+  meta["policy/nonlinearity"] = "relu";
+  meta["policy/output_distribution"] = "tanh_gaussian";
+  return meta;
+}
+
+function loadPolicy(env: string, variant: PolicyVariant, dir: string | undefined): { actor: SacActor; arrays: Map<string, NamedArray>; card: PolicyCard; bin: string } {
+  const { bin, card } = readPolicyCard(env, variant, dir);
+  const arrays = loadArrays(bin);
+  return { actor: SacActor.fromArrays(arrays, bin), arrays, card, bin };
+}
+
+function checkSize(size: number | undefined, variant: string): void {
+  if (size !== undefined && !(Number.isInteger(size) && size > 0)) throw new UserError(`--size must be a positive integer, got ${size} (${variant})`);
+}
+
+/** Builds a regenerated dataset in memory (the caller writes it). */
+export async function generateDataset(name: DatasetName, o: GenerateOptions): Promise<Generated> {
+  const { env, variant } = name;
+  checkSize(o.size, variant);
+  if (!(Number.isInteger(o.seed) && o.seed >= 0)) throw new UserError(`--seed must be a non-negative integer, got ${o.seed}`);
+  const n = o.size ?? defaultSize(variant);
+  let rows: Rows;
+  let behaviour: Record<string, unknown> | null = null;
+  let metadata: Record<string, WriteArray | ScalarValue> = {};
+  const behaviourOf = (c: PolicyCard, expertReturn: number | null) => ({
+    algorithm: "SAC",
+    checkpointStep: c.checkpointStep,
+    evalReturn: c.returnMean,
+    expertReturn,
+    trainingSeed: c.seed,
+    policySha256: c.sha256,
+  });
+  switch (variant) {
+    case "random":
+      rows = await collect(env, n!, o.seed, null, "random", o.log);
+      metadata = { algorithm: "random", iteration: 0 };
+      break;
+    case "medium":
+    case "expert": {
+      const p = loadPolicy(env, variant, o.policyDir);
+      try {
+        rows = await collect(env, n!, o.seed, p.actor, variant, o.log);
+      } finally {
+        p.actor.net.dispose();
+      }
+      const expertReturn = variant === "expert" ? p.card.returnMean : (p.card.selection.expertReturn ?? null);
+      behaviour = behaviourOf(p.card, expertReturn);
+      metadata = { algorithm: "SAC", iteration: p.card.checkpointStep, ...d4rlPolicyMetadata(p.arrays, p.bin) };
+      break;
+    }
+    case "medium-replay": {
+      const p = loadPolicy(env, "medium", o.policyDir);
+      p.actor.net.dispose();
+      rows = replayRows(env, p.card, p.bin, o.runDir, o.size, o.log);
+      behaviour = behaviourOf(p.card, p.card.selection.expertReturn ?? null);
+      metadata = { algorithm: "SAC", iteration: p.card.checkpointStep };
+      break;
+    }
+    case "medium-expert": {
+      const m = loadPolicy(env, "medium", o.policyDir);
+      const e = loadPolicy(env, "expert", o.policyDir);
+      try {
+        const half = Math.ceil(n! / 2);
+        const medium = truncateToLastEpisode(await collect(env, half, o.seed, m.actor, "medium", o.log));
+        const expert = await collect(env, n! - medium.n, o.seed, e.actor, "expert", o.log);
+        rows = concat(medium, expert);
+      } finally {
+        m.actor.net.dispose();
+        e.actor.net.dispose();
+      }
+      behaviour = { medium: behaviourOf(m.card, m.card.selection.expertReturn ?? null), expert: behaviourOf(e.card, e.card.returnMean) };
+      metadata = { algorithm: "SAC", iteration: e.card.checkpointStep };
+      break;
+    }
+  }
+  const { episodes, returns } = episodeReturns(rows);
+  const d = rows.obs.length / rows.n;
+  const a = rows.act.length / rows.n;
+  const nq = rows.qpos.length / rows.n;
+  const nv = rows.qvel.length / rows.n;
+  const attrs: Record<string, ScalarValue> = {
+    protocol: "d4rl-v2",
+    variant,
+    dataset: name.id,
+    envId: envIdWithSemantics(env),
+    physics: { engine: `@mujoco/mujoco@${pkg.dependencies["@mujoco/mujoco"]}`, massModel: "legacy", islandDisabled: true },
+    ...(behaviour ? { behaviour } : {}),
+    seed: o.seed,
+    rows: rows.n,
+    episodes,
+    generator: { name: "clap-rl", version: pkg.version, revision: `regen${REGEN_REVISION}` },
+    label: PROVENANCE_LABEL,
+  };
+  const arrays: D4rlArrays = {
+    observations: { data: rows.obs, shape: [rows.n, d] },
+    actions: { data: rows.act, shape: [rows.n, a] },
+    rewards: rows.rew,
+    terminals: rows.terminals,
+    timeouts: rows.timeouts,
+    nextObservations: { data: rows.nextObs, shape: [rows.n, d] },
+    infos: {
+      qpos: { data: rows.qpos, shape: [rows.n, nq] },
+      qvel: { data: rows.qvel, shape: [rows.n, nv] },
+      action_log_probs: { data: rows.logProb, shape: [rows.n] },
+    },
+    metadata,
+    attrs,
+  };
+  const scores = returns.map((r) => normalized(env, r)).filter((s): s is number => s !== null);
+  const normalizedMean = scores.length === 0 ? null : scores.reduce((x, y) => x + y, 0) / scores.length;
+  return { arrays, attrs, rows: rows.n, episodes, returns, normalizedMean };
+}
+
+/** medium-replay rows: the run's buffer up to the medium checkpoint (optionally only its first `size` rows). */
+function replayRows(env: string, card: PolicyCard, policyBin: string, runDir: string | undefined, size: number | undefined, log?: (l: string) => void): Rows {
+  if (runDir === undefined) {
+    throw new UserError(`${env}/medium-replay needs the medium run's replay buffer: pass --run <dir> (the "behaviour train" run directory)`);
+  }
+  const replayFile = join(runDir, "replay.bin");
+  const runPolicy = policyPath(runDir, card.checkpointStep);
+  if (!existsSync(replayFile) || !existsSync(runPolicy)) {
+    throw new UserError(`${runDir}: not the medium run of ${env} (needs replay.bin and ${runPolicy.slice(runDir.length + 1)})`);
+  }
+  // The tensor-file encoding is deterministic, so the committed copy and the run's checkpoint are byte-identical.
+  if (sha256File(runPolicy) !== card.sha256) {
+    throw new UserError(`${runDir}: its checkpoint ${card.checkpointStep} is not the committed ${env} medium policy (sha256 ${card.sha256.slice(0, 12)}…)`);
+  }
+  log?.(`dataset make: reading ${replayFile}`);
+  const buf = ReplayBuffer.load(replayFile);
+  if (buf.total < card.checkpointStep || buf.size < card.checkpointStep) {
+    throw new UserError(`${replayFile}: holds ${buf.size} rows, fewer than the medium checkpoint's ${card.checkpointStep}`);
+  }
+  const k = Math.min(card.checkpointStep, size ?? card.checkpointStep);
+  const c = buf.inOrder(k);
+  const flags = (x: Float32Array) => Uint8Array.from(x, (v) => (v !== 0 ? 1 : 0));
+  return {
+    n: k,
+    obs: c.obs,
+    act: c.act,
+    rew: c.rew,
+    nextObs: c.next_obs,
+    terminals: flags(c.terminal),
+    timeouts: flags(c.timeout),
+    qpos: c.qpos,
+    qvel: c.qvel,
+    logProb: c.log_prob,
+  };
+}
+
+/**
+ * SHA-256 over what the file holds: every array (key, shape, raw bytes) and every scalar/attribute, keys sorted.
+ * This is the dataset's checksum rather than the file bytes' hash because HDF5 stamps object headers with the
+ * write time and h5wasm cannot turn that off (no H5Pset_obj_track_times), so two identical datasets written a
+ * second apart differ in a few header bytes.
+ */
+export function contentSha256(a: D4rlArrays): string {
+  const entries: [string, WriteArray | ScalarValue][] = [
+    ["observations", a.observations],
+    ["actions", a.actions],
+    ["rewards", { data: a.rewards, shape: [a.rewards.length] }],
+    ["terminals", { data: a.terminals, shape: [a.terminals.length] }],
+    ["timeouts", { data: a.timeouts, shape: [a.timeouts.length] }],
+    ...(a.nextObservations ? [["next_observations", a.nextObservations] as [string, WriteArray]] : []),
+    ...Object.entries(a.infos ?? {}).map(([k, v]): [string, WriteArray] => [`infos/${k}`, v]),
+    ...Object.entries(a.metadata ?? {}).map(([k, v]): [string, WriteArray | ScalarValue] => [`metadata/${k}`, v]),
+    ...Object.entries(a.attrs ?? {}).map(([k, v]): [string, ScalarValue] => [`@${k}`, v]),
+  ];
+  entries.sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0));
+  const h = createHash("sha256");
+  for (const [k, v] of entries) {
+    h.update(`${k}\0`);
+    if (typeof v === "object" && v !== null && "data" in v && ArrayBuffer.isView((v as WriteArray).data)) {
+      const w = v as WriteArray;
+      h.update(`${w.data.constructor.name}[${w.shape.join(",")}]\0`);
+      h.update(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength));
+    } else {
+      h.update(JSON.stringify(v) + "\0");
+    }
+  }
+  return h.digest("hex");
+}
+
+export interface DatasetCard {
+  id: string;
+  path: string;
+  /** Checksum of the dataset content (see contentSha256); equal for equal seeds. */
+  sha256: string;
+  /** Hash of the file bytes, for detecting a changed or corrupted file (varies with the write time). */
+  fileSha256: string;
+  bytes: number;
+  rows: number;
+  episodes: number;
+  returnMean: number | null;
+  normalizedMean: number | null;
+  seconds: number;
+  date: string;
+  metadata: Record<string, ScalarValue>;
+}
+
+/**
+ * `dataset make`: generates the dataset and writes it (temp file + rename, by the D4RL writer) with its card.
+ * An existing file is kept unless `force`.
+ */
+export async function makeDataset(name: DatasetName, o: GenerateOptions & { force?: boolean }): Promise<{ card: DatasetCard; made: boolean }> {
+  const path = datasetPath(name, o.size ?? null, o.seed);
+  const cardPath = cardPathFor(path);
+  if (!o.force && existsSync(path) && existsSync(cardPath)) {
+    return { card: JSON.parse(readFileSync(cardPath, "utf8")) as DatasetCard, made: false };
+  }
+  const t0 = performance.now();
+  const g = await generateDataset(name, o);
+  o.log?.(`dataset make: writing ${path}`);
+  await writeD4rl(path, g.arrays);
+  const card: DatasetCard = {
+    id: name.id,
+    path,
+    sha256: contentSha256(g.arrays),
+    fileSha256: sha256File(path),
+    bytes: statSync(path).size,
+    rows: g.rows,
+    episodes: g.episodes,
+    returnMean: g.returns.length === 0 ? null : g.returns.reduce((x, y) => x + y, 0) / g.returns.length,
+    normalizedMean: g.normalizedMean,
+    seconds: (performance.now() - t0) / 1000,
+    date: new Date().toISOString(),
+    metadata: g.attrs,
+  };
+  writeJsonAtomic(cardPath, card);
+  return { card, made: true };
+}

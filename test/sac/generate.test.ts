@@ -1,0 +1,124 @@
+import { before, test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { initEngine } from "../../src/engine/tf.js";
+import { trainBehaviour } from "../../src/data/behaviour.js";
+import { makeDataset } from "../../src/data/generate.js";
+import { exportBehaviourPolicy, parseDatasetName } from "../../src/data/registry.js";
+import { ReplayBuffer } from "../../src/data/replay.js";
+import { H5Reader } from "../../src/data/h5.js";
+import { UserError } from "../../src/errors.js";
+import { TINY } from "./tiny.js";
+
+before(async () => {
+  await initEngine();
+  process.env.CLAP_RL_HOME = mkdtempSync(join(tmpdir(), "clap-home-"));
+});
+
+function datasetKeys(r: H5Reader, group = ""): string[] {
+  return r.keys(group).flatMap((k) => {
+    const p = group === "" ? k : `${group}/${k}`;
+    return r.isGroup(p) ? datasetKeys(r, p) : [p];
+  });
+}
+
+test("random data: same seed gives the same checksum, D4RL layout, 1000-step timeouts, progress on the log", async () => {
+  const name = parseDatasetName("clap:halfcheetah/random");
+  const lines: string[] = [];
+  const a = await makeDataset(name, { size: 2100, seed: 0, log: (l) => lines.push(l) });
+  const b = await makeDataset(name, { size: 2100, seed: 0, force: true });
+  const c = await makeDataset(name, { size: 2100, seed: 1 });
+  const kept = await makeDataset(name, { size: 2100, seed: 0 });
+  assert.equal(a.card.sha256, b.card.sha256);
+  assert.notEqual(a.card.sha256, c.card.sha256);
+  assert.notEqual(a.card.path, c.card.path);
+  assert.equal(kept.made, false, "an existing dataset is kept without --force");
+  assert.ok(lines.some((l) => /random 2100\/2100 rows \(100%\)/.test(l)));
+  const dir = join(process.env.CLAP_RL_HOME!, "datasets");
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes(".tmp")), [], "no temp files left behind");
+  const r = await H5Reader.open(a.card.path);
+  try {
+    assert.equal(datasetKeys(r).length, 11);
+    const timeouts = r.readArray("timeouts").data;
+    const flagged = [...timeouts.keys()].filter((i) => timeouts[i] !== 0);
+    assert.deepEqual(flagged, [999, 1999]);
+    assert.deepEqual(r.readArray("observations").shape, [2100, 17]);
+    assert.deepEqual(r.readArray("infos/qpos").shape, [2100, 9]);
+    const lp = r.readArray("infos/action_log_probs").data;
+    assert.ok(Math.abs(Number(lp[0]) + 6 * Math.log(2)) < 1e-5, "uniform actions have log-density −d·ln 2");
+    assert.equal(r.attrs("/").variant, "random");
+  } finally {
+    r.close();
+  }
+  assert.equal(a.card.episodes, 3);
+});
+
+test("medium and medium-replay from a (tiny) behaviour run; missing policies and buffers are clear errors", async () => {
+  const root = mkdtempSync(join(tmpdir(), "clap-gen-"));
+  const run = join(root, "run");
+  const assets = join(root, "policies");
+  await assert.rejects(makeDataset(parseDatasetName("clap:hopper/medium"), { size: 100, seed: 0, policyDir: assets }), /no medium behaviour policy for hopper/);
+  await trainBehaviour({ env: "hopper", outDir: run, steps: 120, resume: false, settings: TINY });
+  const card = await exportBehaviourPolicy({ runDir: run, variant: "medium", step: 120, episodes: 2, assets });
+  assert.equal(card.checkpointStep, 120);
+  assert.ok(Number.isFinite(card.returnMean) && card.normalizedScore !== null);
+
+  const medium = await makeDataset(parseDatasetName("clap:hopper/medium"), { size: 400, seed: 0, policyDir: assets });
+  const again = await makeDataset(parseDatasetName("clap:hopper/medium"), { size: 400, seed: 0, policyDir: assets, force: true });
+  assert.equal(medium.card.sha256, again.card.sha256);
+  const r = await H5Reader.open(medium.card.path);
+  try {
+    const keys = datasetKeys(r);
+    assert.equal(keys.length, 21, keys.join(" "));
+    assert.deepEqual(r.readArray("metadata/policy/fc0/weight").shape, [16, 11]);
+    assert.deepEqual(r.readArray("metadata/policy/last_fc_log_std/weight").shape, [3, 16]);
+    assert.equal(Number(r.jsonValue("metadata/iteration")), 120);
+    const lp = r.readArray("infos/action_log_probs").data;
+    assert.ok(new Set(Array.from(lp, Number)).size > 100, "sampled actions have varying log-probabilities");
+  } finally {
+    r.close();
+  }
+
+  await assert.rejects(makeDataset(parseDatasetName("clap:hopper/medium-replay"), { seed: 0, policyDir: assets }), /--run/);
+  const replay = await makeDataset(parseDatasetName("clap:hopper/medium-replay"), { seed: 0, policyDir: assets, runDir: run });
+  assert.equal(replay.card.rows, 120);
+  const rr = await H5Reader.open(replay.card.path);
+  try {
+    assert.equal(datasetKeys(rr).length, 11);
+    const buf = ReplayBuffer.load(join(run, "replay.bin"));
+    assert.deepEqual(Array.from(rr.readArray("observations").data.slice(0, 11 * 120), Number), Array.from(buf.inOrder(120).obs));
+  } finally {
+    rr.close();
+  }
+  await assert.rejects(makeDataset(parseDatasetName("clap:hopper/expert"), { size: 10, seed: 0, policyDir: assets }), UserError);
+  await exportBehaviourPolicy({ runDir: run, variant: "expert", episodes: 1, assets });
+  const me = await makeDataset(parseDatasetName("clap:hopper/medium-expert"), { size: 300, seed: 0, policyDir: assets });
+  assert.equal(me.card.rows, 300);
+  const behaviour = me.card.metadata.behaviour as Record<string, { checkpointStep: number }>;
+  assert.equal(behaviour.medium.checkpointStep, 120);
+  assert.equal(behaviour.expert.checkpointStep, 120);
+  assert.throws(() => parseDatasetName("clap:hopper/mediums"), /unknown dataset "clap:hopper\/mediums"/);
+  assert.throws(() => parseDatasetName("d4rl:hopper-medium-v2"), UserError);
+});
+
+test("the CLI refuses an unknown dataset name or run directory with one line and exit code 2", async () => {
+  const { main } = await import("../../src/cli/main.js");
+  const lines: string[] = [];
+  const write = process.stderr.write.bind(process.stderr);
+  process.stderr.write = ((chunk: string | Uint8Array) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+  let unknown: number;
+  let missing: number;
+  try {
+    unknown = await main(["dataset", "make", "clap:hopper/bogus"]);
+    missing = await main(["behaviour", "export", join(tmpdir(), "clap-no-such-run"), "--variant", "medium"]);
+  } finally {
+    process.stderr.write = write;
+  }
+  assert.equal(unknown, 2);
+  assert.equal(missing, 2);
+  assert.equal(lines.length, 2, lines.join(""));
+  assert.match(lines[0], /^clap-rl: unknown dataset "clap:hopper\/bogus"; known: .*\n$/);
+  assert.match(lines[1], /^clap-rl: .*clap-no-such-run: not a behaviour run directory \(no run.json\)\n$/);
+});
