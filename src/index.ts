@@ -45,11 +45,14 @@ export { loadCheckpoint, saveCheckpoint } from "./agents/checkpoint.js";
 
 // Evaluation and scores.
 export type { Policy, PolicySpec, PolicyContext, PolicyFactory } from "./eval/policy.js";
-export { evaluate, type EvaluateOptions, type EvaluationResult } from "./eval/evaluate.js";
+export { evaluate, runEpisode, episodeSeeds, type EvaluateOptions, type EvaluationResult } from "./eval/evaluate.js";
 export { normalizedScore100, scoreReference, SCORE_REFERENCES } from "./eval/scores.js";
 
 // Reports.
 export { writeRunReport } from "./report/run-report.js";
 export { writeComparison, readRuns, compareRuns } from "./report/compare.js";
+
+// Progress display (bars on a terminal, plain lines otherwise).
+export { createProgress, silentProgress, type Progress, type ProgressTask } from "./util/progress.js";
 
 export { UserError } from "./errors.js";

@@ -78,12 +78,12 @@ function tinyPreset(): ClapConfig {
  * Laptop preset: the whole `npm start` job (make a small hopper-medium dataset, train the model, train the agent,
  * evaluate) must fit 15 minutes on 2 cores. Sizes: B 16 × T 32, hidden/deter/embed 128, stoch 16, d_u 8, H 5
  * (the horizon of the spec's V-D4RL preset and of Offline DV2/LOMPO; the agent step is linear in H).
- * Step times from `npm run bench -- method` on the 2-core development machine (tfjs-wasm, 1 thread, hopper dims
- * 11/3), measured while other jobs kept the load average near 3.8, so they are upper bounds:
- *   model step 268 ms, agent step 331 ms; acting 1.5 ms per hopper step (policy 1.2 ms + simulation).
- * Budget: 1,200 model steps × 0.27 s = 5.4 min; 400 agent steps × 0.33 s = 2.2 min; evaluations at agent steps 0
- * and 200 (3 episodes each) and a final 5 = 11 episodes × ≤ 1,000 steps × 1.5 ms ≤ 0.3 min. Training and
- * evaluation ≤ 8 min, which leaves ≥ 7 min for making the dataset, loading and start-up.
+ * Budget, with the slowest step times measured on the 2-core development machine (`npm run bench -- method`, pure
+ * tfjs-wasm, 1 thread, hopper dims 11/3, other jobs running): model step ≤ 0.37 s, agent step ≤ 0.65 s wall;
+ * acting 1.5 ms per hopper step. 1,200 model steps × 0.37 s = 7.4 min; 400 agent steps × 0.65 s = 4.3 min;
+ * evaluations at agent steps 0 and 200 (3 episodes each) and a final 5 = 11 episodes × ≤ 1,000 steps × 1.5 ms
+ * ≤ 0.3 min. About 12 min in the worst case; with the native OpenBLAS kernel the steps take about half as long, and
+ * a measured `npm start` on a loaded machine took 5.5–9 min including making the dataset.
  */
 function smallPreset(): ClapConfig {
   const c = fullPreset();
