@@ -7,8 +7,7 @@ import { InvalidArgumentError, Option, type Command } from "commander";
 import { join } from "node:path";
 import { initEngine } from "../engine/tf.js";
 import { trainBehaviour } from "../data/behaviour.js";
-import { exportBehaviourPolicy, type PolicyVariant } from "../data/registry.js";
-import { clapHome } from "../data/registry.js";
+import { clapHome, exportBehaviourPolicy, type PolicyVariant } from "../data/registry.js";
 
 function intFlag(flag: string, min: number) {
   return (v: string): number => {

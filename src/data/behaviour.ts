@@ -7,15 +7,16 @@
  * - `run.json`          settings fixed at creation (env, seed, SAC config, schedule); a resume must match them;
  * - `checkpoints.json`  one entry per checkpoint: step, evaluation returns, normalised score, losses;
  * - `policies/step-NNNNNNN.bin`  actor weights of every checkpoint (small; what a dataset needs);
- * - `state.bin` + `state.json`   full training state of the latest checkpoint (all networks, Adam moments,
- *   RNG streams, episode counters);
- * - `replay.bin`        the replay buffer at the latest checkpoint, oldest row first.
+ * - `state-NNNNNNN.bin` full training state of the latest checkpoint (all networks, Adam moments);
+ * - `replay-NNNNNNN.bin` the replay buffer at the latest checkpoint, oldest row first;
+ * - `state.json`        RNG streams, counters and the names of the two files above. It is written last and is the
+ *   commit point: a crash mid-checkpoint leaves the previous state.json naming the previous (intact) files.
  *
  * Resume is exact: episodes are reset with seeds derived from the run seed and the episode index, so the
  * episode in progress at the checkpoint is rebuilt by resetting with its seed and replaying its stored actions
  * (MuJoCo is deterministic); the rebuilt observation is checked against the stored one.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { Rng, type RngState } from "../engine/rng.js";
 import { loadArrays, type NamedArray, saveArrays } from "../engine/serialize.js";
@@ -72,6 +73,15 @@ interface TrainState {
   updateRng: RngState;
   optimisers: Record<"actor" | "critic" | "alpha", { step: number }>;
   wallSeconds: number;
+  /** The checkpoint's weight and replay files, relative to the run directory. */
+  files: { state: string; replay: string };
+}
+
+/** The replay file of the run's latest committed checkpoint (what medium-replay reads). */
+export function replayFileOf(outDir: string): string {
+  const p = join(outDir, "state.json");
+  if (!existsSync(p)) throw new UserError(`${outDir}: not a behaviour run with a checkpoint (no state.json)`);
+  return join(outDir, (JSON.parse(readFileSync(p, "utf8")) as TrainState).files.replay);
 }
 
 export interface TrainOptions {
@@ -198,11 +208,12 @@ export async function trainBehaviour(opts: TrainOptions): Promise<CheckpointEntr
   try {
     if (opts.resume) {
       const stateJson = JSON.parse(readFileSync(join(outDir, "state.json"), "utf8")) as TrainState;
-      const arrays = loadArrays(join(outDir, "state.bin"));
-      agent.loadStateArrays(arrays, join(outDir, "state.bin"));
+      const statePath = join(outDir, stateJson.files.state);
+      const arrays = loadArrays(statePath);
+      agent.loadStateArrays(arrays, statePath);
       agent.setOptimiserStates(optimiserStatesFrom(arrays, stateJson.optimisers));
-      buffer = ReplayBuffer.load(join(outDir, "replay.bin"));
-      if (buffer.total !== stateJson.step) throw new UserError(`${outDir}: replay.bin holds ${buffer.total} steps but state.json is at step ${stateJson.step}`);
+      buffer = ReplayBuffer.load(join(outDir, stateJson.files.replay));
+      if (buffer.total !== stateJson.step) throw new UserError(`${outDir}: ${stateJson.files.replay} holds ${buffer.total} steps but state.json is at step ${stateJson.step}`);
       st = stateJson;
       checkpoints = readCheckpoints(outDir).filter((c) => c.step <= st.step);
       log(`behaviour: resuming ${settings.env} at step ${st.step} (episode ${st.episode})`);
@@ -219,6 +230,7 @@ export async function trainBehaviour(opts: TrainOptions): Promise<CheckpointEntr
         updateRng: root.split("update").getState(),
         optimisers: { actor: { step: 0 }, critic: { step: 0 }, alpha: { step: 0 } },
         wallSeconds: 0,
+        files: { state: "", replay: "" },
       };
       checkpoints = [];
       log(`behaviour: new SAC run on ${settings.env}, seed ${settings.seed}, in ${outDir}`);
@@ -316,10 +328,15 @@ function saveCheckpoint(outDir: string, agent: SacAgent, buffer: ReplayBuffer, s
   saveArrays(policyPath(outDir, st.step), agent.policyArrays());
   const opt = agent.optimiserStates();
   st.optimisers = { actor: { step: opt.actor.step }, critic: { step: opt.critic.step }, alpha: { step: opt.alpha.step } };
-  // Order matters for a crash between writes: the buffer and weights first, state.json (the commit point) last.
-  buffer.save(join(outDir, "replay.bin"));
-  saveArrays(join(outDir, "state.bin"), new Map([...agent.stateArrays(), ...optimiserArrays(opt)]));
-  writeJsonAtomic(join(outDir, "state.json"), st);
+  const previous = st.files;
+  const tag = String(st.step).padStart(7, "0");
+  st.files = { state: `state-${tag}.bin`, replay: `replay-${tag}.bin` };
+  buffer.save(join(outDir, st.files.replay));
+  saveArrays(join(outDir, st.files.state), new Map([...agent.stateArrays(), ...optimiserArrays(opt)]));
+  // The entry goes in before the commit point: a resume drops entries past the committed step.
   checkpoints.push(entry);
   writeJsonAtomic(join(outDir, "checkpoints.json"), checkpoints);
+  writeJsonAtomic(join(outDir, "state.json"), st);
+  // Only once the new state.json is in place are the previous checkpoint's files unreferenced.
+  for (const f of [previous.state, previous.replay]) if (f !== "" && !Object.values(st.files).includes(f)) rmSync(join(outDir, f), { force: true });
 }

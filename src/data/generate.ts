@@ -6,7 +6,8 @@
  *   their log-probabilities; 1000-step episodes (timeout on the 1000th step, terminal on an unhealthy state),
  *   reset and continue until N rows; the last episode may be cut ("file-end").
  * - medium-replay: the medium run's replay buffer from its start to the medium checkpoint, in order. The buffer
- *   is saved with the run (`replay.bin` in the run directory), so this variant needs the run directory; the
+ *   is saved with the run (its latest `replay-NNNNNNN.bin`, named in `state.json`; the rows are in order, so
+ *   any checkpoint at or after the medium one holds them), so this variant needs the run directory; the
  *   committed medium policy must be that run's checkpoint (checked by checksum).
  * - medium-expert: medium truncated to its last complete episode, then expert, capped at N rows.
  *
@@ -25,7 +26,7 @@ import type { ScalarValue, WriteArray } from "./h5.js";
 import { writeD4rl, type D4rlArrays } from "./d4rl.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import { ReplayBuffer } from "./replay.js";
-import { policyPath } from "./behaviour.js";
+import { policyPath, replayFileOf } from "./behaviour.js";
 import {
   cardPathFor,
   datasetPath,
@@ -351,10 +352,10 @@ function replayRows(env: string, card: PolicyCard, policyBin: string, runDir: st
   if (runDir === undefined) {
     throw new UserError(`${env}/medium-replay needs the medium run's replay buffer: pass --run <dir> (the "behaviour train" run directory)`);
   }
-  const replayFile = join(runDir, "replay.bin");
+  const replayFile = replayFileOf(runDir);
   const runPolicy = policyPath(runDir, card.checkpointStep);
   if (!existsSync(replayFile) || !existsSync(runPolicy)) {
-    throw new UserError(`${runDir}: not the medium run of ${env} (needs replay.bin and ${runPolicy.slice(runDir.length + 1)})`);
+    throw new UserError(`${runDir}: not the medium run of ${env} (needs ${replayFile.slice(runDir.length + 1)} and ${runPolicy.slice(runDir.length + 1)})`);
   }
   // The tensor-file encoding is deterministic, so the committed copy and the run's checkpoint are byte-identical.
   if (sha256File(runPolicy) !== card.sha256) {
@@ -362,8 +363,11 @@ function replayRows(env: string, card: PolicyCard, policyBin: string, runDir: st
   }
   log?.(`dataset make: reading ${replayFile}`);
   const buf = ReplayBuffer.load(replayFile);
-  if (buf.total < card.checkpointStep || buf.size < card.checkpointStep) {
+  if (buf.size < card.checkpointStep) {
     throw new UserError(`${replayFile}: holds ${buf.size} rows, fewer than the medium checkpoint's ${card.checkpointStep}`);
+  }
+  if (buf.total > buf.size) {
+    throw new UserError(`${replayFile}: the buffer has wrapped (${buf.total} steps, capacity ${buf.size}); the rows from the start of the run are gone`);
   }
   const k = Math.min(card.checkpointStep, size ?? card.checkpointStep);
   const c = buf.inOrder(k);

@@ -1,6 +1,6 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initEngine } from "../../src/engine/tf.js";
@@ -21,6 +21,9 @@ test("a resumed run continues exactly: same losses, evaluation and weights as an
   await trainBehaviour({ env: "hopper", outDir: straight, steps: 180, resume: false, settings: TINY, log: (l) => lines.push(l) });
   await trainBehaviour({ env: "hopper", outDir: split, steps: 120, resume: false, settings: TINY });
   await assert.rejects(trainBehaviour({ env: "hopper", outDir: split, steps: 180, resume: false, settings: TINY }), UserError);
+  // A crash mid-checkpoint leaves newer files that state.json does not name yet; the resume must ignore them.
+  writeFileSync(join(split, "replay-0000180.bin"), "partial");
+  writeFileSync(join(split, "state-0000180.bin"), "partial");
   await trainBehaviour({ env: "hopper", outDir: split, steps: 180, resume: true });
   const a = readCheckpoints(straight);
   const b = readCheckpoints(split);
@@ -29,7 +32,8 @@ test("a resumed run continues exactly: same losses, evaluation and weights as an
   const strip = (c: (typeof a)[number]) => ({ ...c, wallSeconds: 0 });
   assert.deepEqual(b.map(strip), a.map(strip));
   assert.ok(a[2].losses !== null && Number.isFinite(a[2].losses.critic));
-  for (const f of ["state.bin", "replay.bin", "policies/step-0000180.bin"]) {
+  assert.deepEqual(readdirSync(straight).filter((f) => f.endsWith(".bin")).sort(), ["replay-0000180.bin", "state-0000180.bin"], "older checkpoint files are removed");
+  for (const f of ["state-0000180.bin", "replay-0000180.bin", "policies/step-0000180.bin"]) {
     assert.ok(readFileSync(join(straight, f)).equals(readFileSync(join(split, f))), `${f} differs after resume`);
   }
   assert.ok(lines.some((l) => l.includes("checkpoint 180")), "progress lines name the checkpoints");

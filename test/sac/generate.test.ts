@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initEngine } from "../../src/engine/tf.js";
-import { trainBehaviour } from "../../src/data/behaviour.js";
+import { replayFileOf, trainBehaviour } from "../../src/data/behaviour.js";
 import { makeDataset } from "../../src/data/generate.js";
 import { exportBehaviourPolicy, parseDatasetName } from "../../src/data/registry.js";
 import { ReplayBuffer } from "../../src/data/replay.js";
@@ -87,7 +87,7 @@ test("medium and medium-replay from a (tiny) behaviour run; missing policies and
   const rr = await H5Reader.open(replay.card.path);
   try {
     assert.equal(datasetKeys(rr).length, 11);
-    const buf = ReplayBuffer.load(join(run, "replay.bin"));
+    const buf = ReplayBuffer.load(replayFileOf(run));
     assert.deepEqual(Array.from(rr.readArray("observations").data.slice(0, 11 * 120), Number), Array.from(buf.inOrder(120).obs));
   } finally {
     rr.close();
