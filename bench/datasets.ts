@@ -1,6 +1,7 @@
 /**
  * `datasets` bench section: transitions per second of `dataset make` at a small size, end to end (simulation,
- * behaviour policy, HDF5 write), and of one SAC update at the behaviour-training settings (2 × 256, batch 256).
+ * behaviour policy, HDF5 write), of one SAC update at the behaviour-training settings (2 × 256, batch 256), and the
+ * time `loadDataset` takes to read a 1M-transition D4RL file (halfcheetah sizes, obs 17, action 6) into the store.
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +11,9 @@ import { Rng } from "../src/engine/rng.js";
 import { SacAgent } from "../src/agents/sac.js";
 import { makeDataset } from "../src/data/generate.js";
 import { parseDatasetName, policyFiles } from "../src/data/registry.js";
+import { syntheticD4rl } from "../src/data/synthetic.js";
+import { writeD4rl } from "../src/data/d4rl.js";
+import { loadDataset } from "../src/data/load.js";
 
 const ROWS = 20_000;
 
@@ -39,6 +43,12 @@ export async function benchDatasets(): Promise<Record<string, unknown>> {
     const ms = (performance.now() - t0) / n;
     agent.dispose();
     out.sacUpdateHopper = { msPerUpdate: +ms.toFixed(1), updatesPerSecond: +(1000 / ms).toFixed(1) };
+    const bigPath = join(home, "d4rl-1m.hdf5");
+    const rows = 1_000_000;
+    await writeD4rl(bigPath, syntheticD4rl({ rows, obsDim: 17, actDim: 6, seed: 1 }));
+    const tLoad = performance.now();
+    const store = await loadDataset(bigPath);
+    out.load1M = { rows, obsDim: 17, actDim: 6, seconds: +((performance.now() - tLoad) / 1000).toFixed(2), episodes: store.episodes.length };
     return out;
   } finally {
     if (saved === undefined) delete process.env.CLAP_RL_HOME;
