@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { initEngine } from "../engine/tf.js";
 import { makeDataset, type DatasetCard } from "../data/generate.js";
-import { cardPathFor, clapHome, datasetPath, defaultSize, knownDatasetIds, parseDatasetName, policyFiles } from "../data/registry.js";
+import { cardPathFor, clapHome, datasetPath, defaultSize, knownDatasetIds, parseDatasetName, policiesNeeded, policyFiles } from "../data/registry.js";
 
 function intFlag(flag: string, min: number) {
   return (v: string): number => {
@@ -35,8 +35,7 @@ function listDatasets(): ListEntry[] {
     const cardPath = cardPathFor(path);
     const made = existsSync(path) && existsSync(cardPath);
     const card = made ? (JSON.parse(readFileSync(cardPath, "utf8")) as DatasetCard) : null;
-    const needs = name.variant === "random" ? [] : name.variant === "medium-expert" ? (["medium", "expert"] as const) : name.variant === "expert" ? (["expert"] as const) : (["medium"] as const);
-    const policies = needs.every((v) => existsSync(policyFiles(name.env, v).bin));
+    const policies = policiesNeeded(name.variant).every((v) => existsSync(policyFiles(name.env, v).bin));
     return { id, made, path, rows: card?.rows ?? null, bytes: card?.bytes ?? null, sha256: card?.sha256 ?? null, policies };
   });
 }

@@ -44,7 +44,7 @@ import {
   readPolicyCard,
   VARIANTS,
   type DatasetName,
-  type PolicyVariant,
+  policiesNeeded,
 } from "../data/registry.js";
 import { REPORT_FILE } from "../report/run-report.js";
 import { createProgress, type Progress, type ProgressTask } from "../util/progress.js";
@@ -128,19 +128,6 @@ export function datasetMakeLog(progress: Progress): { log: (line: string) => voi
 }
 
 /** The behaviour policies a variant is collected with (datasets spec §6.2). */
-function policiesFor(name: DatasetName): PolicyVariant[] {
-  switch (name.variant) {
-    case "random":
-      return [];
-    case "medium-expert":
-      return ["medium", "expert"];
-    case "expert":
-      return ["expert"];
-    default:
-      return ["medium"];
-  }
-}
-
 /** A registered dataset's file, made now (with progress) when it is not there yet. */
 export async function ensureRegisteredDataset(name: DatasetName, o: DatasetMakeOptions): Promise<ResolvedDataset> {
   const size = o.size ?? defaultSize(name.variant) ?? undefined;
@@ -148,7 +135,7 @@ export async function ensureRegisteredDataset(name: DatasetName, o: DatasetMakeO
   const path = datasetPath(name, size ?? null, seed);
   if (!existsSync(path) || !existsSync(cardPathFor(path))) {
     // Named before anything is printed, so a missing policy is the one line the user sees.
-    for (const v of policiesFor(name)) readPolicyCard(name.env, v, o.policyDir);
+    for (const v of policiesNeeded(name.variant)) readPolicyCard(name.env, v, o.policyDir);
     o.progress.log(`making ${name.id}${size !== undefined ? ` (${size} rows)` : ""} into ${path}`);
     await initEngine();
     const bridge = datasetMakeLog(o.progress);

@@ -129,6 +129,20 @@ export function defaultPolicyDir(): string {
   return fileURLToPath(new URL("../../../assets/policies/", import.meta.url));
 }
 
+/** The committed behaviour policies a variant is made from (medium-replay checks its run against the medium one). */
+export function policiesNeeded(variant: Variant): PolicyVariant[] {
+  switch (variant) {
+    case "random":
+      return [];
+    case "medium-expert":
+      return ["medium", "expert"];
+    case "expert":
+      return ["expert"];
+    default:
+      return ["medium"];
+  }
+}
+
 export function policyFiles(env: string, variant: PolicyVariant, dir = defaultPolicyDir()): { bin: string; card: string } {
   return { bin: join(dir, `${env}-${variant}.bin`), card: join(dir, `${env}-${variant}.json`) };
 }
