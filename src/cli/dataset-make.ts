@@ -2,11 +2,12 @@
  * `clap-rl dataset make <name>` and `clap-rl dataset list`: the project's regenerated D4RL-protocol datasets
  * (datasets spec §6, §9). Registered on the `dataset` command that cli/dataset.ts creates.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { initEngine } from "../engine/tf.js";
 import { makeDataset, type DatasetCard } from "../data/generate.js";
-import { cardPathFor, clapHome, datasetPath, defaultSize, knownDatasetIds, parseDatasetName, policiesNeeded, policyFiles } from "../data/registry.js";
+import { cardPathFor, clapHome, datasetPath, defaultSize, knownDatasetIds, parseDatasetName, policiesNeeded, policyFiles, replayLogPath } from "../data/registry.js";
 
 function intFlag(flag: string, min: number) {
   return (v: string): number => {
@@ -16,27 +17,50 @@ function intFlag(flag: string, min: number) {
   };
 }
 
+interface ListFile {
+  path: string;
+  rows: number;
+  seed: number;
+  bytes: number;
+  sha256: string;
+}
+
 interface ListEntry {
   id: string;
+  /** Whether the default-size, seed-0 file exists (the one `train --dataset <id>` uses). */
   made: boolean;
   path: string;
-  rows: number | null;
-  bytes: number | null;
-  sha256: string | null;
-  /** Whether the behaviour policies this variant needs are committed. */
+  /** Every made file of this id in the cache: the default one and those made with --size or --seed. */
+  files: ListFile[];
+  /** Whether the behaviour policies (and, for medium-replay, the replay log) this variant needs are committed. */
   policies: boolean;
 }
 
-/** The default-size, seed-0 file of every known id. */
+/** Every known id with the files of it in the cache, read from their cards. */
 function listDatasets(): ListEntry[] {
+  const dir = join(clapHome(), "datasets");
+  const cards = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith(".json") && existsSync(join(dir, f.replace(/\.json$/, ".hdf5"))))
+        .flatMap((f) => {
+          try {
+            return [JSON.parse(readFileSync(join(dir, f), "utf8")) as DatasetCard];
+          } catch {
+            return []; // a card being written by another process, or not ours
+          }
+        })
+    : [];
   return knownDatasetIds().map((id) => {
     const name = parseDatasetName(id);
     const path = datasetPath(name, defaultSize(name.variant), 0);
-    const cardPath = cardPathFor(path);
-    const made = existsSync(path) && existsSync(cardPath);
-    const card = made ? (JSON.parse(readFileSync(cardPath, "utf8")) as DatasetCard) : null;
-    const policies = policiesNeeded(name.variant).every((v) => existsSync(policyFiles(name.env, v).bin));
-    return { id, made, path, rows: card?.rows ?? null, bytes: card?.bytes ?? null, sha256: card?.sha256 ?? null, policies };
+    const files = cards
+      .filter((c) => c.id === id)
+      .map((c) => ({ path: c.path, rows: c.rows, seed: Number(c.metadata.seed), bytes: c.bytes, sha256: c.sha256 }))
+      .sort((x, y) => x.rows - y.rows || x.seed - y.seed);
+    const policies =
+      policiesNeeded(name.variant).every((v) => existsSync(policyFiles(name.env, v).bin)) &&
+      (name.variant !== "medium-replay" || existsSync(replayLogPath(name.env)));
+    return { id, made: files.some((f) => f.path === path), path, files, policies };
   });
 }
 
@@ -47,14 +71,13 @@ export function registerDatasetMakeCommands(dataset: Command): void {
     .argument("<name>", "e.g. clap:hopper/medium (see `dataset list`)")
     .option("--size <n>", "rows (default: D4RL's, 1M; medium-expert 2M; medium-replay the whole buffer)", intFlag("--size", 1))
     .option("--seed <n>", "generation seed", intFlag("--seed", 0), 0)
-    .option("--run <dir>", "medium-replay: the behaviour run directory holding the replay buffer")
     .option("--force", "regenerate even if the file exists")
     .option("--json", "print the dataset card as JSON")
-    .action(async (nameArg: string, f: { size?: number; seed: number; run?: string; force?: boolean; json?: boolean }) => {
+    .action(async (nameArg: string, f: { size?: number; seed: number; force?: boolean; json?: boolean }) => {
       const name = parseDatasetName(nameArg);
       await initEngine();
       const log = (l: string) => process.stderr.write(l + "\n");
-      const { card, made } = await makeDataset(name, { size: f.size, seed: f.seed, runDir: f.run, force: f.force, log });
+      const { card, made } = await makeDataset(name, { size: f.size, seed: f.seed, force: f.force, log });
       if (f.json) {
         process.stdout.write(JSON.stringify(card, null, 2) + "\n");
         return;
@@ -70,7 +93,7 @@ export function registerDatasetMakeCommands(dataset: Command): void {
 
   dataset
     .command("list")
-    .description(`Known regenerated datasets: made or not (default size, seed 0), size, checksum (cache: ${clapHome()})`)
+    .description(`Known regenerated datasets and the files made of each (any --size/--seed): rows, checksum (cache: ${clapHome()})`)
     .option("--json", "print as JSON")
     .action((f: { json?: boolean }) => {
       const rows = listDatasets();
@@ -79,8 +102,14 @@ export function registerDatasetMakeCommands(dataset: Command): void {
         return;
       }
       for (const r of rows) {
-        const state = r.made ? `made   ${String(r.rows).padStart(8)} rows  ${r.sha256!.slice(0, 16)}` : `absent ${r.policies ? "" : "(no behaviour policy yet)"}`;
-        process.stdout.write(`${r.id.padEnd(38)} ${state}\n`);
+        if (r.files.length === 0) {
+          process.stdout.write(`${r.id.padEnd(38)} not made${r.policies ? "" : " (no behaviour policy yet)"}\n`);
+          continue;
+        }
+        for (const [i, f] of r.files.entries()) {
+          const what = `${String(f.rows).padStart(8)} rows  seed ${String(f.seed).padEnd(3)} ${(f.bytes / 2 ** 20).toFixed(1).padStart(7)} MiB  ${f.sha256.slice(0, 16)}  ${basename(f.path)}`;
+          process.stdout.write(`${(i === 0 ? r.id : "").padEnd(38)} ${what}\n`);
+        }
       }
     });
 }

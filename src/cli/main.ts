@@ -11,6 +11,7 @@ import { registerBehaviourCommands } from "./behaviour.js";
 import { registerReportCommands } from "./report.js";
 import { registerQuickstartCommand } from "./quickstart.js";
 import { registerSweepCommand } from "./sweep.js";
+import { registerBenchCommand } from "./bench.js";
 
 const require = createRequire(import.meta.url);
 const pkg = require("../../../package.json") as { version: string };
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerDatasetCommands(program);
   registerBehaviourCommands(program);
   registerReportCommands(program);
+  registerBenchCommand(program);
   return program;
 }
 

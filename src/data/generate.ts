@@ -5,10 +5,8 @@
  * - random: uniform actions in [-1, 1]; medium / expert: actions *sampled* from the committed SAC policy, with
  *   their log-probabilities; 1000-step episodes (timeout on the 1000th step, terminal on an unhealthy state),
  *   reset and continue until N rows; the last episode may be cut ("file-end").
- * - medium-replay: the medium run's replay buffer from its start to the medium checkpoint, in order. The buffer
- *   is saved with the run (its latest `replay-NNNNNNN.bin`, named in `state.json`; the rows are in order, so
- *   any checkpoint at or after the medium one holds them), so this variant needs the run directory; the
- *   committed medium policy must be that run's checkpoint (checked by checksum).
+ * - medium-replay: the medium run's replay buffer from its start to the medium checkpoint, in order, re-simulated
+ *   from the replay log committed beside the medium policy (run seed, actions, log-probabilities, rewards).
  * - medium-expert: medium truncated to its last complete episode, then expert, capped at N rows.
  *
  * Every random choice comes from `Rng(seed)` split by purpose, so the same seed gives byte-identical files.
@@ -20,13 +18,12 @@ import { createHash } from "node:crypto";
 import { Rng } from "../engine/rng.js";
 import { loadArrays, type NamedArray } from "../engine/serialize.js";
 import { SacActor } from "../agents/sac.js";
-import { makeEnv } from "../envs/registry.js";
+import { envInfo, makeEnv } from "../envs/registry.js";
 import type { MujocoEnv } from "../envs/mujoco-env.js";
 import type { ScalarValue, WriteArray } from "./h5.js";
 import { writeD4rl, type D4rlArrays } from "./d4rl.js";
 import { writeJsonAtomic } from "../util/atomic.js";
-import { ReplayBuffer } from "./replay.js";
-import { policyPath, replayFileOf } from "./behaviour.js";
+import { episodeSeed } from "./behaviour.js";
 import {
   cardPathFor,
   datasetPath,
@@ -36,6 +33,7 @@ import {
   PROVENANCE_LABEL,
   readPolicyCard,
   REGEN_REVISION,
+  replayLogPath,
   sha256File,
   type DatasetName,
   type PolicyCard,
@@ -63,8 +61,6 @@ export interface Rows {
 export interface GenerateOptions {
   size?: number;
   seed: number;
-  /** Behaviour run directory (medium-replay only). */
-  runDir?: string;
   /** Folder of the committed policies (default: the package's assets/policies). */
   policyDir?: string;
   log?: (line: string) => void;
@@ -88,9 +84,15 @@ function progress(log: ((l: string) => void) | undefined, what: string, total: n
   };
 }
 
-/** Collects `n` rows in `env` with `actor` (sampled actions) or uniform random actions when `actor` is null. */
-export async function collect(envId: string, n: number, seed: number, actor: SacActor | null, label: string, log?: (l: string) => void): Promise<Rows> {
-  const env = (await makeEnv(envId, { seed })) as MujocoEnv;
+/** One step's choice: the action to take and its behaviour log-probability. */
+type Choose = (obs: Float32Array, row: number) => { action: Float32Array; logProb: number };
+
+/**
+ * Steps `envId` for `n` rows, resetting with `resetSeed(k)` at the start of episode k and whenever an episode ends
+ * (terminal on an unhealthy state, timeout on its 1000th step); the last episode may be cut at row n.
+ */
+async function rollOut(envId: string, n: number, resetSeed: (episode: number) => number, choose: Choose, label: string, log?: (l: string) => void): Promise<Rows> {
+  const env = (await makeEnv(envId, { seed: resetSeed(0) })) as MujocoEnv;
   try {
     const d = env.observationSpace.shape[0];
     const a = env.actionSpace.dim;
@@ -107,26 +109,16 @@ export async function collect(envId: string, n: number, seed: number, actor: Sac
       qvel: new Float32Array(n * nv),
       logProb: new Float32Array(n),
     };
-    const root = new Rng(seed).split(label);
-    const actRng = root.split("actions");
-    const uniformLogProb = -a * Math.log(2);
     const tick = progress(log, label, n);
     let episode = 0;
-    let obs = env.reset({ seed: root.split(`episode/${episode}`).nextU32() >>> 1 });
+    let obs = env.reset({ seed: resetSeed(episode) }) as Float32Array;
     for (let i = 0; i < n; i++) {
       out.obs.set(obs, i * d);
       out.qpos.set(env.sim.qpos(), i * nq);
       out.qvel.set(env.sim.qvel(), i * nv);
-      let action: Float32Array;
-      if (actor === null) {
-        action = new Float32Array(a).map(() => actRng.uniformRange(-1, 1));
-        out.logProb[i] = uniformLogProb;
-      } else {
-        const s = actor.act(obs, actRng);
-        action = s.action;
-        out.logProb[i] = s.logProb;
-      }
+      const { action, logProb } = choose(obs, i);
       out.act.set(action, i * a);
+      out.logProb[i] = logProb;
       const r = env.step(action);
       out.rew[i] = r.reward;
       out.nextObs.set(r.obs, i * d);
@@ -135,7 +127,7 @@ export async function collect(envId: string, n: number, seed: number, actor: Sac
       obs = r.obs as Float32Array;
       if (r.terminated || r.truncated) {
         episode++;
-        obs = env.reset({ seed: root.split(`episode/${episode}`).nextU32() >>> 1 });
+        obs = env.reset({ seed: resetSeed(episode) }) as Float32Array;
       }
       tick(i + 1);
     }
@@ -143,6 +135,19 @@ export async function collect(envId: string, n: number, seed: number, actor: Sac
   } finally {
     env.close();
   }
+}
+
+/** Collects `n` rows in `env` with `actor` (sampled actions) or uniform random actions when `actor` is null. */
+export async function collect(envId: string, n: number, seed: number, actor: SacActor | null, label: string, log?: (l: string) => void): Promise<Rows> {
+  const root = new Rng(seed).split(label);
+  const actRng = root.split("actions");
+  const a = envInfo(envId).actionDim;
+  const uniformLogProb = -a * Math.log(2);
+  const choose: Choose =
+    actor === null
+      ? () => ({ action: new Float32Array(a).map(() => actRng.uniformRange(-1, 1)), logProb: uniformLogProb })
+      : (obs) => actor.act(obs, actRng);
+  return rollOut(envId, n, (k) => root.split(`episode/${k}`).nextU32() >>> 1, choose, label, log);
 }
 
 /** Rows [0, k) of a collection. */
@@ -287,7 +292,7 @@ export async function generateDataset(name: DatasetName, o: GenerateOptions): Pr
     case "medium-replay": {
       const p = loadPolicy(env, "medium", o.policyDir);
       p.actor.net.dispose();
-      rows = replayRows(env, p.card, p.bin, o.runDir, o.size, o.log);
+      rows = await replayRows(env, p.card, o.policyDir, o.size, o.log);
       behaviour = behaviourOf(p.card, p.card.selection.expertReturn ?? null);
       metadata = { algorithm: "SAC", iteration: p.card.checkpointStep };
       break;
@@ -347,43 +352,44 @@ export async function generateDataset(name: DatasetName, o: GenerateOptions): Pr
   return { arrays, attrs, rows: rows.n, episodes, returns, normalizedMean };
 }
 
-/** medium-replay rows: the run's buffer up to the medium checkpoint (optionally only its first `size` rows). */
-function replayRows(env: string, card: PolicyCard, policyBin: string, runDir: string | undefined, size: number | undefined, log?: (l: string) => void): Rows {
-  if (runDir === undefined) {
-    throw new UserError(`${env}/medium-replay needs the medium run's replay buffer: pass --run <dir> (the "behaviour train" run directory)`);
+/**
+ * medium-replay rows, re-simulated from the committed replay log (see `writeReplayLog`): the run's episode resets
+ * come from its seed (`episodeSeed`), its actions and log-probabilities from the log. The simulator is
+ * deterministic wasm, so this reproduces the run's buffer exactly; every re-simulated reward is compared with the
+ * buffer's, so a different simulator build fails loudly instead of yielding a silently different dataset.
+ */
+async function replayRows(env: string, card: PolicyCard, policyDir: string | undefined, size: number | undefined, log?: (l: string) => void): Promise<Rows> {
+  const file = replayLogPath(env, policyDir);
+  const replay = card.replay;
+  if (replay === undefined || !existsSync(file)) {
+    throw new UserError(`${env}/medium-replay needs the medium run's replay log ${file}; export it with "clap-rl behaviour export <run-dir> --variant medium"`);
   }
-  const replayFile = replayFileOf(runDir);
-  const runPolicy = policyPath(runDir, card.checkpointStep);
-  if (!existsSync(replayFile) || !existsSync(runPolicy)) {
-    throw new UserError(`${runDir}: not the medium run of ${env} (needs ${replayFile.slice(runDir.length + 1)} and ${runPolicy.slice(runDir.length + 1)})`);
-  }
-  // The tensor-file encoding is deterministic, so the committed copy and the run's checkpoint are byte-identical.
-  if (sha256File(runPolicy) !== card.sha256) {
-    throw new UserError(`${runDir}: its checkpoint ${card.checkpointStep} is not the committed ${env} medium policy (sha256 ${card.sha256.slice(0, 12)}…)`);
-  }
-  log?.(`dataset make: reading ${replayFile}`);
-  const buf = ReplayBuffer.load(replayFile);
-  if (buf.size < card.checkpointStep) {
-    throw new UserError(`${replayFile}: holds ${buf.size} rows, fewer than the medium checkpoint's ${card.checkpointStep}`);
-  }
-  if (buf.total > buf.size) {
-    throw new UserError(`${replayFile}: the buffer has wrapped (${buf.total} steps, capacity ${buf.size}); the rows from the start of the run are gone`);
-  }
-  const k = Math.min(card.checkpointStep, size ?? card.checkpointStep);
-  const c = buf.inOrder(k);
-  const flags = (x: Float32Array) => Uint8Array.from(x, (v) => (v !== 0 ? 1 : 0));
-  return {
-    n: k,
-    obs: c.obs,
-    act: c.act,
-    rew: c.rew,
-    nextObs: c.next_obs,
-    terminals: flags(c.terminal),
-    timeouts: flags(c.timeout),
-    qpos: c.qpos,
-    qvel: c.qvel,
-    logProb: c.log_prob,
+  const sha = sha256File(file);
+  if (sha !== replay.sha256) throw new UserError(`${file}: checksum ${sha.slice(0, 12)}… does not match the medium card (${replay.sha256.slice(0, 12)}…)`);
+  const logArrays = loadArrays(file);
+  const get = (key: string): Float32Array => {
+    const v = logArrays.get(key);
+    if (v === undefined || v.shape[0] !== replay.rows) throw new UserError(`${file}: "${key}" is missing or does not hold ${replay.rows} rows`);
+    return v.data;
   };
+  const actions = get("actions");
+  const logProbs = get("log_probs");
+  const rewards = get("rewards");
+  const a = actions.length / replay.rows;
+  const k = Math.min(replay.rows, size ?? replay.rows);
+  const rows = await rollOut(
+    env,
+    k,
+    (e) => episodeSeed(replay.runSeed, e),
+    (_, i) => ({ action: actions.subarray(i * a, (i + 1) * a), logProb: logProbs[i] }),
+    "medium-replay",
+    log,
+  );
+  const bad = rows.rew.findIndex((r, i) => r !== rewards[i]);
+  if (bad >= 0) {
+    throw new UserError(`${file}: re-simulation diverged from the run at row ${bad} (reward ${rows.rew[bad]} vs ${rewards[bad]}); this simulator build differs from the one that trained the policy`);
+  }
+  return rows;
 }
 
 /**

@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UserError } from "../errors.js";
 import { loadArrays, saveArrays } from "../engine/serialize.js";
@@ -22,7 +22,8 @@ import { evaluate } from "../eval/evaluate.js";
 import { normalizedScore100, scoreReference } from "../eval/scores.js";
 import { envInfo } from "../envs/registry.js";
 import { writeJsonAtomic } from "../util/atomic.js";
-import { policyPath, readCheckpoints, readSettings, type CheckpointEntry } from "./behaviour.js";
+import { policyPath, readCheckpoints, readSettings, replayFileOf, type CheckpointEntry } from "./behaviour.js";
+import { ReplayBuffer } from "./replay.js";
 
 export const LOCOMOTION_ENVS = ["hopper", "halfcheetah", "walker2d"] as const;
 export type LocomotionEnv = (typeof LOCOMOTION_ENVS)[number];
@@ -122,6 +123,8 @@ export interface PolicyCard {
   sha256: string;
   date: string;
   label: string;
+  /** Medium policies: the run's replay log, from which medium-replay is re-simulated (see `writeReplayLog`). */
+  replay?: { file: string; rows: number; runSeed: number; sha256: string };
 }
 
 /** The package's assets/policies folder (three levels up from dist/src/data/). */
@@ -145,6 +148,36 @@ export function policiesNeeded(variant: Variant): PolicyVariant[] {
 
 export function policyFiles(env: string, variant: PolicyVariant, dir = defaultPolicyDir()): { bin: string; card: string } {
   return { bin: join(dir, `${env}-${variant}.bin`), card: join(dir, `${env}-${variant}.json`) };
+}
+
+/** The medium run's replay log, committed beside the medium policy. */
+export function replayLogPath(env: string, dir = defaultPolicyDir()): string {
+  return join(dir, `${env}-medium-replay.bin`);
+}
+
+/**
+ * Writes the replay log of a run's first `rows` steps: actions, behaviour log-probabilities and rewards. With the
+ * run seed (episode resets) that is all medium-replay needs, since the wasm simulator replays the states exactly;
+ * about 1/4 of the buffer's bytes for the 17-dim environments, so the log can be committed where the buffer cannot.
+ * The rewards are the check that a re-simulation matches the run.
+ */
+export function writeReplayLog(runDir: string, rows: number, dest: string): void {
+  const file = replayFileOf(runDir);
+  if (!existsSync(file)) throw new UserError(`${runDir}: no replay buffer (${file})`);
+  const buf = ReplayBuffer.load(file);
+  if (buf.total > buf.size) {
+    throw new UserError(`${file}: the buffer has wrapped (${buf.total} steps, capacity ${buf.size}); the rows from the start of the run are gone`);
+  }
+  if (buf.size < rows) throw new UserError(`${file}: holds ${buf.size} rows, fewer than the ${rows} asked for`);
+  const c = buf.inOrder(rows);
+  saveArrays(
+    dest,
+    new Map([
+      ["actions", { data: c.act, shape: [rows, c.act.length / rows] }],
+      ["log_probs", { data: c.log_prob, shape: [rows] }],
+      ["rewards", { data: c.rew, shape: [rows] }],
+    ]),
+  );
 }
 
 /** The committed behaviour policy and its card, or a UserError saying how to make one. */
@@ -199,8 +232,10 @@ export async function exportBehaviourPolicy(o: ExportOptions): Promise<PolicyCar
     }
     selection = { rule: "first checkpoint whose evaluation return ≥ ratio × expertReturn", ratio, expertReturn, threshold };
   } else {
-    chosen = cps[cps.length - 1];
-    selection = { rule: "latest checkpoint of the run" };
+    // SAC's evaluation return swings between checkpoints (hopper: 3135 at 200k, 2183 at 240k), so the latest is
+    // often not the strongest.
+    chosen = cps.reduce((b, c) => (c.evalReturn > b.evalReturn ? c : b));
+    selection = { rule: "checkpoint with the highest training evaluation return" };
   }
   if (expertReturn !== undefined) selection = { ...selection, expertReturn, fractionOfExpert: chosen.evalReturn / expertReturn };
   const src = policyPath(o.runDir, chosen.step);
@@ -231,6 +266,12 @@ export async function exportBehaviourPolicy(o: ExportOptions): Promise<PolicyCar
     date: new Date().toISOString(),
     label: `behaviour policy for ${PROVENANCE_LABEL}`,
   };
+  if (o.variant === "medium") {
+    const log = replayLogPath(settings.env, o.assets ?? defaultPolicyDir());
+    o.log?.(`behaviour export: writing the replay log of steps [0, ${chosen.step}) to ${log}`);
+    writeReplayLog(o.runDir, chosen.step, log);
+    card.replay = { file: basename(log), rows: chosen.step, runSeed: settings.seed, sha256: sha256File(log) };
+  }
   writeJsonAtomic(dest.card, card);
   return card;
 }

@@ -1,12 +1,13 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initEngine } from "../../src/engine/tf.js";
-import { replayFileOf, trainBehaviour } from "../../src/data/behaviour.js";
+import { readCheckpoints, replayFileOf, trainBehaviour } from "../../src/data/behaviour.js";
 import { makeDataset } from "../../src/data/generate.js";
-import { exportBehaviourPolicy, parseDatasetName } from "../../src/data/registry.js";
+import { exportBehaviourPolicy, parseDatasetName, replayLogPath, sha256File, type PolicyCard } from "../../src/data/registry.js";
+import { loadArrays, saveArrays } from "../../src/engine/serialize.js";
 import { ReplayBuffer } from "../../src/data/replay.js";
 import { H5Reader } from "../../src/data/h5.js";
 import { UserError } from "../../src/errors.js";
@@ -53,6 +54,30 @@ test("random data: same seed gives the same checksum, D4RL layout, 1000-step tim
     r.close();
   }
   assert.equal(a.card.episodes, 3);
+
+  // `dataset list` shows every made file of an id, not only the default-size one.
+  const { main } = await import("../../src/cli/main.js");
+  const out: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => (out.push(String(chunk)), true)) as typeof process.stdout.write;
+  let code: number;
+  try {
+    code = await main(["dataset", "list", "--json"]);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.equal(code, 0);
+  const listed = JSON.parse(out.join("")) as { id: string; made: boolean; files: { path: string; rows: number; seed: number; sha256: string }[] }[];
+  const entry = listed.find((e) => e.id === "clap:halfcheetah/random-regen1")!;
+  assert.equal(entry.made, false, "the default 1M-row file was not made");
+  assert.deepEqual(
+    entry.files.map((f) => [f.rows, f.seed, f.sha256]),
+    [
+      [2100, 0, a.card.sha256],
+      [2100, 1, c.card.sha256],
+    ],
+  );
+  assert.deepEqual(listed.find((e) => e.id === "clap:walker2d/random-regen1")!.files, []);
 });
 
 test("medium and medium-replay from a (tiny) behaviour run; missing policies and buffers are clear errors", async () => {
@@ -81,24 +106,61 @@ test("medium and medium-replay from a (tiny) behaviour run; missing policies and
     r.close();
   }
 
-  await assert.rejects(makeDataset(parseDatasetName("clap:hopper/medium-replay"), { seed: 0, policyDir: assets }), /--run/);
-  const replay = await makeDataset(parseDatasetName("clap:hopper/medium-replay"), { seed: 0, policyDir: assets, runDir: run });
+  // medium-replay is re-simulated from the committed replay log and must equal the run's buffer, every column.
+  assert.deepEqual(card.replay && { rows: card.replay.rows, runSeed: card.replay.runSeed }, { rows: 120, runSeed: TINY.seed });
+  const replayName = parseDatasetName("clap:hopper/medium-replay");
+  const replay = await makeDataset(replayName, { seed: 0, policyDir: assets });
   assert.equal(replay.card.rows, 120);
+  const buf = ReplayBuffer.load(replayFileOf(run)).inOrder(120);
+  const flag = (x: Float32Array) => Array.from(x, (v) => (v !== 0 ? 1 : 0));
   const rr = await H5Reader.open(replay.card.path);
   try {
     assert.equal(datasetKeys(rr).length, 11);
-    const buf = ReplayBuffer.load(replayFileOf(run));
-    assert.deepEqual(Array.from(rr.readArray("observations").data.slice(0, 11 * 120), Number), Array.from(buf.inOrder(120).obs));
+    const col = (k: string) => Array.from(rr.readArray(k).data, Number);
+    assert.deepEqual(col("observations"), Array.from(buf.obs));
+    assert.deepEqual(col("next_observations"), Array.from(buf.next_obs));
+    assert.deepEqual(col("actions"), Array.from(buf.act));
+    assert.deepEqual(col("rewards"), Array.from(buf.rew));
+    assert.deepEqual(col("terminals"), flag(buf.terminal));
+    assert.deepEqual(col("timeouts"), flag(buf.timeout));
+    assert.deepEqual(col("infos/qpos"), Array.from(buf.qpos));
+    assert.deepEqual(col("infos/qvel"), Array.from(buf.qvel));
+    assert.deepEqual(col("infos/action_log_probs"), Array.from(buf.log_prob));
+    assert.ok(buf.terminal.some((v) => v !== 0), "the tiny run's episodes end on terminals, so resets are replayed too");
   } finally {
     rr.close();
   }
+  const part = await makeDataset(replayName, { seed: 0, size: 50, policyDir: assets });
+  assert.equal(part.card.rows, 50);
+
+  // A log that no longer matches its card, or a run the simulator does not reproduce, is refused.
+  const logFile = replayLogPath("hopper", assets);
+  const cardFile = join(assets, "hopper-medium.json");
+  const pristine = readFileSync(logFile);
+  const arrays = loadArrays(logFile);
+  arrays.get("rewards")!.data[37] += 0.5;
+  saveArrays(logFile, arrays);
+  await assert.rejects(makeDataset(replayName, { seed: 0, policyDir: assets, force: true }), /checksum .* does not match the medium card/);
+  const edited = JSON.parse(readFileSync(cardFile, "utf8")) as PolicyCard;
+  writeFileSync(cardFile, JSON.stringify({ ...edited, replay: { ...edited.replay, sha256: sha256File(logFile) } }));
+  await assert.rejects(makeDataset(replayName, { seed: 0, policyDir: assets, force: true }), /re-simulation diverged from the run at row 37/);
+  writeFileSync(logFile, pristine);
+  writeFileSync(cardFile, JSON.stringify(edited));
+  rmSync(logFile);
+  await assert.rejects(makeDataset(replayName, { seed: 0, policyDir: assets, force: true }), /needs the medium run's replay log/);
+  writeFileSync(logFile, pristine);
   await assert.rejects(makeDataset(parseDatasetName("clap:hopper/expert"), { size: 10, seed: 0, policyDir: assets }), UserError);
-  await exportBehaviourPolicy({ runDir: run, variant: "expert", episodes: 1, assets });
+  const expert = await exportBehaviourPolicy({ runDir: run, variant: "expert", episodes: 1, assets });
+  const cps = readCheckpoints(run);
+  assert.equal(cps.length, 2);
+  assert.notEqual(cps[0].evalReturn, cps[1].evalReturn);
+  const best = cps[0].evalReturn > cps[1].evalReturn ? cps[0] : cps[1];
+  assert.equal(expert.checkpointStep, best.step, "the expert is the checkpoint with the highest evaluation return");
   const me = await makeDataset(parseDatasetName("clap:hopper/medium-expert"), { size: 300, seed: 0, policyDir: assets });
   assert.equal(me.card.rows, 300);
   const behaviour = me.card.metadata.behaviour as Record<string, { checkpointStep: number }>;
   assert.equal(behaviour.medium.checkpointStep, 120);
-  assert.equal(behaviour.expert.checkpointStep, 120);
+  assert.equal(behaviour.expert.checkpointStep, best.step);
   assert.throws(() => parseDatasetName("clap:hopper/mediums"), /unknown dataset "clap:hopper\/mediums"/);
   assert.throws(() => parseDatasetName("d4rl:hopper-medium-v2"), UserError);
 });

@@ -3,15 +3,14 @@
  * throughput, each on the stock wasm BatchMatMul kernel and, when the addon loads, on the OpenBLAS kernel with 1
  * and 2 BLAS threads. Times are medians over repeated steps after warm-up.
  *
- * Run alone: `npm run build && node dist/bench/run.js engine` (or `node dist/bench/engine.js` for this section).
+ * Run alone: `npm run build && clap-rl bench engine --json`.
  */
 import { loadavg } from "node:os";
-import { pathToFileURL } from "node:url";
-import { initEngine, tf } from "../src/engine/tf.js";
-import { blasActive, blasStatus, disableBlas, enableBlas, setBlasThreads } from "../src/engine/blas.js";
-import { GRUCell, MLP } from "../src/engine/nn.js";
-import { Adam } from "../src/engine/optim.js";
-import { Rng } from "../src/engine/rng.js";
+import { initEngine, tf } from "../engine/tf.js";
+import { blasActive, blasStatus, disableBlas, enableBlas, setBlasThreads } from "../engine/blas.js";
+import { GRUCell, MLP } from "../engine/nn.js";
+import { Adam } from "../engine/optim.js";
+import { Rng } from "../engine/rng.js";
 
 const SIZES = {
   mlp: { in: 17, hidden: [256, 256, 256, 256], out: 6, act: "selu", batch: 1024 },
@@ -169,8 +168,4 @@ export async function benchEngine(): Promise<Record<string, unknown>> {
   }
   const rounded = JSON.parse(JSON.stringify(paths, (_k, v: unknown) => (typeof v === "number" ? round(v) : v)));
   return { sizes: SIZES, loadAvg1m, blas: status, results: rounded, speedup };
-}
-
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  process.stdout.write(JSON.stringify(await benchEngine(), null, 2) + "\n");
 }

@@ -4,10 +4,10 @@
  * the states that rollout visits (median over frames, after warm-up renders, so that a busy machine's stalls do not
  * dominate). Single thread. Sizes keep the whole section well under a minute on 2 vCPUs.
  */
-import { listEnvs, makeEnv } from "../src/envs/registry.js";
-import { MujocoEnv } from "../src/envs/mujoco-env.js";
-import { RayCastRenderer } from "../src/envs/render.js";
-import { Rng } from "../src/engine/rng.js";
+import { listEnvs, makeEnv } from "../envs/registry.js";
+import { MujocoEnv } from "../envs/mujoco-env.js";
+import { RayCastRenderer } from "../envs/render.js";
+import { Rng } from "../engine/rng.js";
 
 const WARMUP_STEPS = 100;
 const STEPS = 2000;

@@ -11,17 +11,17 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { initEngine, tf } from "../src/engine/tf.js";
-import { blasActive, blasStatus, disableBlas, enableBlas } from "../src/engine/blas.js";
-import { Rng } from "../src/engine/rng.js";
-import { presetConfig, resolveConfig } from "../src/config/presets.js";
-import { ClapAgent } from "../src/agents/clap.js";
-import type { WindowBatch } from "../src/data/windows.js";
+import { initEngine, tf } from "../engine/tf.js";
+import { blasActive, blasStatus, disableBlas, enableBlas } from "../engine/blas.js";
+import { Rng } from "../engine/rng.js";
+import { presetConfig, resolveConfig } from "../config/presets.js";
+import { ClapAgent } from "../agents/clap.js";
+import type { WindowBatch } from "../data/windows.js";
 
 const OBS_DIM = 11;
 const ACT_DIM = 3;
 const PRESETS = { small: { warmup: 3, measured: 20 }, full: { warmup: 1, measured: 3 } };
-const REFERENCE_SCRIPT = fileURLToPath(new URL("../../bench/pytorch_reference.py", import.meta.url));
+const REFERENCE_SCRIPT = fileURLToPath(new URL("../../../bench/pytorch_reference.py", import.meta.url));
 
 function syntheticBatch(B: number, T: number, rng: Rng): WindowBatch {
   const n = B * T;

@@ -6,14 +6,14 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initEngine } from "../src/engine/tf.js";
-import { Rng } from "../src/engine/rng.js";
-import { SacAgent } from "../src/agents/sac.js";
-import { makeDataset } from "../src/data/generate.js";
-import { parseDatasetName, policyFiles } from "../src/data/registry.js";
-import { syntheticD4rl } from "../src/data/synthetic.js";
-import { writeD4rl } from "../src/data/d4rl.js";
-import { loadDataset } from "../src/data/load.js";
+import { initEngine } from "../engine/tf.js";
+import { Rng } from "../engine/rng.js";
+import { SacAgent } from "../agents/sac.js";
+import { makeDataset } from "../data/generate.js";
+import { parseDatasetName, policyFiles } from "../data/registry.js";
+import { syntheticD4rl } from "../data/synthetic.js";
+import { writeD4rl } from "../data/d4rl.js";
+import { loadDataset } from "../data/load.js";
 
 const ROWS = 20_000;
 
