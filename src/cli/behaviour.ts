@@ -53,11 +53,11 @@ export function registerBehaviourCommands(program: Command): void {
 
   behaviour
     .command("export")
-    .description("Copy a run's medium (first checkpoint ≥ ratio × expert return) or expert checkpoint into assets/policies with a card")
+    .description("Copy a run's medium (first checkpoint ≥ ratio × the best checkpoint's return) or expert (best) checkpoint into assets/policies with a card")
     .argument("<run-dir>", "a behaviour run directory")
     .addOption(new Option("--variant <v>", "which policy to export").choices(["medium", "expert"]).makeOptionMandatory())
     .option("--ratio <r>", "medium: fraction of the expert return to reach", positiveNumber("--ratio"), 1 / 3)
-    .option("--expert-return <r>", "medium: expert return the ratio applies to (default: the environment's D4RL REF_MAX)", positiveNumber("--expert-return"))
+    .option("--expert-return <r>", "medium: expert return the ratio applies to (default: the run's best checkpoint's evaluation return)", positiveNumber("--expert-return"))
     .option("--step <n>", "export this checkpoint instead of choosing one", intFlag("--step", 1))
     .option("--episodes <n>", "evaluation episodes for the card", intFlag("--episodes", 1), 20)
     .option("--assets <dir>", "destination folder (default: the package's assets/policies)")

@@ -156,6 +156,13 @@ test("medium and medium-replay from a (tiny) behaviour run; missing policies and
   assert.notEqual(cps[0].evalReturn, cps[1].evalReturn);
   const best = cps[0].evalReturn > cps[1].evalReturn ? cps[0] : cps[1];
   assert.equal(expert.checkpointStep, best.step, "the expert is the checkpoint with the highest evaluation return");
+  // medium: the first checkpoint at ratio × the best checkpoint's return; ratio 1 can only be met by the best one.
+  const mediumDir = join(root, "medium-rule");
+  const rule = await exportBehaviourPolicy({ runDir: run, variant: "medium", ratio: 1, episodes: 1, assets: mediumDir });
+  assert.equal(rule.checkpointStep, best.step);
+  assert.equal(rule.selection.expertReturn, best.evalReturn);
+  assert.equal(rule.replay?.rows, best.step);
+  await assert.rejects(exportBehaviourPolicy({ runDir: run, variant: "medium", ratio: 1.01, episodes: 1, assets: mediumDir }), /no checkpoint reaches/);
   const me = await makeDataset(parseDatasetName("clap:hopper/medium-expert"), { size: 300, seed: 0, policyDir: assets });
   assert.equal(me.card.rows, 300);
   const behaviour = me.card.metadata.behaviour as Record<string, { checkpointStep: number }>;
