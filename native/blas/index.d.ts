@@ -17,3 +17,83 @@ export function setThreads(n: number): void;
 export function getThreads(): number;
 /** OpenBLAS build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64". */
 export function config(): string;
+
+/**
+ * Sizes of the posterior-filter recurrence (filterForward). Arrays are time-major: row t·B + i is row i of step t.
+ * `widths` lists the posterior head's widths from its first layer's output to its final output:
+ * [first-layer output, later hidden widths..., 2·stoch], one later layer (SELU then Linear) per consecutive pair.
+ */
+export interface FilterDims {
+  T: number;
+  B: number;
+  stoch: number;
+  deter: number;
+  /** The GRU input width (the transition layer's output). */
+  input: number;
+  widths: number[];
+  minStd: number;
+}
+
+/** Per-step intermediates the backward needs, per row of `saved` (floats). */
+export function filterSavedWidth(dims: FilterDims): number;
+
+/**
+ * Runs the recurrence over all T steps (see native/blas/src/filter.c). Inputs: act = a_prev·W_a + b [T·B, input],
+ * embed = e·W_e + b [T·B, widths[0]], noise [T·B, stoch] or null (z = mean), wz [stoch, input], wi [input, 3·deter],
+ * bi [3·deter], wh [deter, 3·deter], bhn [deter], wph [deter, widths[0]], layers[j] = { w [widths[j], widths[j+1]],
+ * b [widths[j+1]] }. Outputs (written): h [T·B, deter], z, mean, std [T·B, stoch], saved [T·B, filterSavedWidth].
+ * Every array must have exactly its role's length (else RangeError, nothing written).
+ */
+export function filterForward(
+  dims: FilterDims,
+  operands: {
+    act: Float32Array;
+    embed: Float32Array;
+    noise: Float32Array | null;
+    wz: Float32Array;
+    wi: Float32Array;
+    bi: Float32Array;
+    wh: Float32Array;
+    bhn: Float32Array;
+    wph: Float32Array;
+    layers: { w: Float32Array; b: Float32Array }[];
+    h: Float32Array;
+    z: Float32Array;
+    mean: Float32Array;
+    std: Float32Array;
+    saved: Float32Array;
+  },
+): void;
+
+/**
+ * Backpropagation through time for filterForward: given the forward's noise, weights and outputs and the upstream
+ * gradients dh, dz, dmean, dstd (shaped as h, z, mean, std), writes the gradient of every differentiable input
+ * (dact, dembed, dwz, dwi, dbi, dwh, dbhn, dwph, dlayers[j].w/.b), each shaped as its input.
+ */
+export function filterBackward(
+  dims: FilterDims,
+  operands: {
+    noise: Float32Array | null;
+    wz: Float32Array;
+    wi: Float32Array;
+    wh: Float32Array;
+    wph: Float32Array;
+    layers: { w: Float32Array }[];
+    h: Float32Array;
+    z: Float32Array;
+    saved: Float32Array;
+    dh: Float32Array;
+    dz: Float32Array;
+    dmean: Float32Array;
+    dstd: Float32Array;
+    dact: Float32Array;
+    dembed: Float32Array;
+    dwz: Float32Array;
+    dwi: Float32Array;
+    dbi: Float32Array;
+    dwh: Float32Array;
+    dbhn: Float32Array;
+    dwph: Float32Array;
+    dlayers: { w: Float32Array; b: Float32Array }[];
+  },
+): void;

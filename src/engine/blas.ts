@@ -31,6 +31,9 @@ export interface BlasStatus {
   /** OpenBLAS build string and thread count, when the addon loaded. */
   openblas?: string;
   threads?: number;
+  /** Whether LatentActionModel.observe runs the fused native posterior-filter kernel (src/engine/fused-filter.ts)
+   * instead of its tfjs loop: needs the native kernel active and the fused switch on. */
+  fusedFilter: boolean;
 }
 
 let addon: BlasAddon | null | undefined;
@@ -38,6 +41,8 @@ let loadError = "";
 let stockKernel: tf.KernelConfig | null = null;
 /** Why the native path was switched off explicitly; null when it was never switched off or was re-enabled. */
 let offReason: string | null = null;
+/** The fused posterior-filter switch (CLAP_RL_FUSED_FILTER); it takes effect only while the native kernel is active. */
+let fusedFilterOn = true;
 
 function loadAddon(): BlasAddon | null {
   if (addon === undefined) {
@@ -56,6 +61,11 @@ function loadAddon(): BlasAddon | null {
   return addon;
 }
 
+/** The loaded addon, or null when it is unavailable. */
+export function blasAddon(): BlasAddon | null {
+  return loadAddon();
+}
+
 /** Whether the native addon can be loaded in this process. */
 export function blasAvailable(): boolean {
   return loadAddon() !== null;
@@ -66,9 +76,19 @@ export function blasActive(): boolean {
   return stockKernel !== null;
 }
 
+/** Whether the fused native posterior-filter recurrence runs (see BlasStatus.fusedFilter). */
+export function fusedFilterActive(): boolean {
+  return fusedFilterOn && blasActive();
+}
+
+/** Switches the fused posterior-filter kernel on or off (the tfjs loop runs when off); needs the native kernel too. */
+export function setFusedFilter(on: boolean): void {
+  fusedFilterOn = on;
+}
+
 export function blasStatus(): BlasStatus {
   const lib = loadAddon();
-  const status: BlasStatus = { path: blasActive() ? "openblas" : "wasm", available: lib !== null };
+  const status: BlasStatus = { path: blasActive() ? "openblas" : "wasm", available: lib !== null, fusedFilter: fusedFilterActive() };
   if (!blasActive()) status.reason = offReason ?? (lib === null ? loadError : "not enabled");
   if (lib !== null) {
     status.openblas = lib.config();
@@ -186,9 +206,13 @@ export function setBlasThreads(n: number): boolean {
 /**
  * Applies the `CLAP_RL_BLAS` environment switch: unset or empty uses the addon when it loads, "0" forces pure
  * wasm, "1" requires the addon (so a CI job meant to test the native path cannot silently fall back).
+ * `CLAP_RL_FUSED_FILTER` likewise switches the fused posterior-filter kernel, which runs only on the native path:
+ * unset or empty uses it whenever the addon is active, "0" keeps the tfjs loop, "1" requires it.
  */
 export function configureBlasFromEnv(env: NodeJS.ProcessEnv = process.env): BlasStatus {
   const v = env.CLAP_RL_BLAS ?? "";
+  const f = env.CLAP_RL_FUSED_FILTER ?? "";
+  if (f !== "" && f !== "0" && f !== "1") throw new UserError(`CLAP_RL_FUSED_FILTER must be 0, 1 or unset (got '${f}')`);
   if (v === "0") {
     disableBlas("disabled by CLAP_RL_BLAS=0");
   } else if (v === "" || v === "1") {
@@ -197,6 +221,10 @@ export function configureBlasFromEnv(env: NodeJS.ProcessEnv = process.env): Blas
     }
   } else {
     throw new UserError(`CLAP_RL_BLAS must be 0, 1 or unset (got '${v}')`);
+  }
+  fusedFilterOn = f !== "0";
+  if (f === "1" && !fusedFilterActive()) {
+    throw new UserError(`CLAP_RL_FUSED_FILTER=1 requires the OpenBLAS addon, but ${blasStatus().reason}`);
   }
   return blasStatus();
 }

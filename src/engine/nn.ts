@@ -143,6 +143,11 @@ export class MLP extends Module {
     return this.layers[0];
   }
 
+  /** The layers after the first, each preceded by the activation (what `applyFromFirst` runs). */
+  get later(): readonly Linear[] {
+    return this.layers.slice(1);
+  }
+
   /** The rest of the network given the first layer's output x·W₀ + b₀ (computed by the caller, see Linear.rows). */
   applyFromFirst(pre: tf.Tensor2D): tf.Tensor2D {
     let h = pre;

@@ -12,6 +12,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { register } from "node:module";
 import { blasActive, configureBlasFromEnv } from "./blas.js";
+import { installFusedFilterKernels } from "./fused-filter.js";
 
 export { tf };
 export type Tensor = tf.Tensor;
@@ -266,8 +267,10 @@ export function initEngine(): Promise<void> {
       await tf.ready();
       installSharingKernels();
       installHeapSliceKernels();
-      // The optional OpenBLAS matmul kernel (src/engine/blas.ts); CLAP_RL_BLAS=0 forces pure wasm.
+      // The optional OpenBLAS matmul kernel (src/engine/blas.ts); CLAP_RL_BLAS=0 forces pure wasm. The fused
+      // posterior-filter kernels (src/engine/fused-filter.ts) run only while it is active.
       configureBlasFromEnv();
+      installFusedFilterKernels();
     })();
   }
   return ready;

@@ -14,6 +14,7 @@
  */
 import { tf, stopGradient } from "../engine/tf.js";
 import { GRUCell, Linear, MLP, Module } from "../engine/nn.js";
+import { filterSequence, fusedFilterActive } from "../engine/fused-filter.js";
 import { Bernoulli, Normal, klNormal } from "../engine/distributions.js";
 import type { Rng } from "../engine/rng.js";
 import type { ModelConfig } from "../config/schema.js";
@@ -63,6 +64,10 @@ class NormalHead extends Module {
 
   get first(): Linear {
     return this.net.first;
+  }
+
+  get later(): readonly Linear[] {
+    return this.net.later;
   }
 
   /** The head given its first layer's output (see Linear.rows). */
@@ -191,11 +196,22 @@ export class LatentActionModel extends Module {
     // (and the biases) are computed for all T·B rows in one matmul each, and the loop does no concatenation.
     const trans = this.transIn;
     const wz = trans.rows(0, stoch);
-    const actPart = tf.split(tf.add(tf.matMul(prevActTM, trans.rows(stoch, this.dims.actDim)), trans.b), T, 0) as tf.Tensor2D[];
+    const act = tf.add(tf.matMul(prevActTM, trans.rows(stoch, this.dims.actDim)), trans.b);
     const postFirst = this.posterior.first;
     const wh = postFirst.rows(0, deter);
-    const embedPart = tf.split(tf.add(tf.matMul(this.encode(obsTM), postFirst.rows(deter, this.cfg.embed)), postFirst.b), T, 0);
-    const noise = seed === null ? null : tf.split(tf.randomNormal([T * B, stoch], 0, 1, "float32", seed), T, 0);
+    const embed = tf.add(tf.matMul(this.encode(obsTM), postFirst.rows(deter, this.cfg.embed)), postFirst.b);
+    const noise = seed === null ? null : tf.randomNormal([T * B, stoch], 0, 1, "float32", seed);
+    if (fusedFilterActive()) {
+      // The same recurrence as one native kernel (src/engine/fused-filter.ts).
+      const layers = this.posterior.later.map((l) => ({ w: l.w, b: l.b }));
+      const f = filterSequence({ T, B, act, embed, noise, wz, gru: this.gru, wph: wh, layers, minStd: this.posterior.minStd });
+      return { h: f.h, z: f.z, post: new Normal(f.mean, f.std) };
+    }
+    // tfjs's gradient of a split into a single part fails, so T = 1 does not split.
+    const perStep = <R extends tf.Rank>(x: tf.Tensor<R>) => (T === 1 ? [x] : tf.split(x, T, 0));
+    const actPart = perStep(act) as tf.Tensor2D[];
+    const embedPart = perStep(embed);
+    const noisePart = noise === null ? null : perStep(noise);
     // Windows start from h = 0, z = 0, where z·W_z vanishes.
     let h = tf.zeros([B, deter]) as tf.Tensor2D;
     let z: tf.Tensor2D | null = null;
@@ -207,7 +223,7 @@ export class LatentActionModel extends Module {
       const x = z === null ? actPart[t] : tf.add(tf.matMul(z, wz), actPart[t]);
       h = this.gru.apply(tf.selu(x) as tf.Tensor2D, h);
       const post = this.posterior.applyFromFirst(tf.add(tf.matMul(h, wh), embedPart[t]));
-      z = (noise ? tf.add(post.mean, tf.mul(post.std, noise[t])) : post.mean) as tf.Tensor2D;
+      z = (noisePart ? tf.add(post.mean, tf.mul(post.std, noisePart[t])) : post.mean) as tf.Tensor2D;
       hs.push(h);
       zs.push(z);
       means.push(post.mean);

@@ -1,6 +1,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, liveTensors, tf } from "../../src/engine/tf.js";
+import { setFusedFilter } from "../../src/engine/blas.js";
 import { Rng } from "../../src/engine/rng.js";
 import { presetConfig, resolveConfig } from "../../src/config/presets.js";
 import type { ClapConfig } from "../../src/config/schema.js";
@@ -230,4 +231,23 @@ test("termination head off gives c ≡ 1 and no termination term; free nats and 
   // Balancing splits the same KL value into two halves of equal value (it changes gradients, not the value).
   const bal = terms((c) => (c.model.kl.balance = 0.8));
   assert.ok(Math.abs(bal.kl_s - base.kl_s) < 1e-4);
+});
+
+test("windows of length 1 train on both the tfjs loop and the fused filter", () => {
+  const store = makeStore(8, 20, 2);
+  const batch = new WindowSampler(store, { B: 4, T: 1, normalise: true }, new Rng(2)).sample();
+  const losses: number[] = [];
+  for (const fused of [false, true]) {
+    setFusedFilter(fused);
+    try {
+      const agent = new ClapAgent(tinyConfig(), DIMS, new Rng(1));
+      const log = agent.modelStep(batch);
+      assert.ok(Number.isFinite(log.loss) && Number.isFinite(log.grad_norm) && log.grad_norm > 0, JSON.stringify(log));
+      losses.push(log.loss);
+      agent.dispose();
+    } finally {
+      setFusedFilter(true);
+    }
+  }
+  assert.ok(Math.abs(losses[0] - losses[1]) < 1e-4 * Math.abs(losses[0]), `${losses}`);
 });

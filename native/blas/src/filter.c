@@ -1,0 +1,510 @@
+/*
+ * The posterior-filter recurrence of clap-rl's latent action model (LatentActionModel.observe) as one native forward
+ * and one native backward (BPTT) call. In tfjs every one of the T sequential steps costs ≈ 30 forward and ≈ 50
+ * gradient kernels on B-row tensors, each paying a fixed JS dispatch cost; here a whole window is one call.
+ *
+ * For t = 0..T−1, on B rows at a time, time-major ([T·B, ·] arrays, row t·B + i):
+ *   x_t = SELU(z_{t−1}·W_z + A_t)                      (z_{−1} = 0)
+ *   h_t = GRU(x_t, h_{t−1})                             (h_{−1} = 0; nn.ts gruCell: gates r, z, n)
+ *   p_t = h_t·W_h + E_t
+ *   o_t = head(p_t): for each later posterior layer j, p ← SELU(p)·W_j + b_j; o_t = [mean | raw]
+ *   std_t = softplus(raw) + minStd,  z_t = mean + std ⊙ ε_t  (or mean without noise)
+ * A and E are the loop-invariant parts of the two concatenated-input layers, precomputed by the caller.
+ *
+ * Operands are Float32Array views of whole tensors on the wasm heap, passed by name in one object. Each must have
+ * exactly the length its role implies, checked before anything is written, so a caller's mistake is a RangeError
+ * and never a write outside a tensor. Matmuls go to cblas_sgemm, elementwise work is plain loops.
+ */
+#include <node_api.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* tfjs's SELU constants (Klambauer et al. 2017), so both paths agree to float32 rounding. */
+#define SELU_SCALE 1.0507009873554805f
+#define SELU_SCALE_ALPHA 1.7580993408473768f
+/* Past ±this, softplus(x) equals x (resp. eˣ) to float32 precision: ln(float32 epsilon) + 2, the cut-off tfjs uses,
+ * which also keeps exp from overflowing. */
+#define SOFTPLUS_CUT 13.942385f
+/* The later posterior layers are held in fixed arrays; configs use a handful. */
+#define MAX_LAYERS 32
+
+static inline float selu(float x) { return x > 0.0f ? SELU_SCALE * x : SELU_SCALE_ALPHA * expm1f(x); }
+/* dSELU/dx from the output y: for x ≤ 0, y + s·α = s·α·eˣ. */
+static inline float selu_grad(float y) { return y > 0.0f ? SELU_SCALE : y + SELU_SCALE_ALPHA; }
+static inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
+static inline float softplus(float x) {
+  return x > SOFTPLUS_CUT ? x : (x < -SOFTPLUS_CUT ? expf(x) : log1pf(expf(x)));
+}
+
+/* C (m×n) = op(A)·op(B) + beta·C, row-major with explicit leading dimensions. BLAS rejects k = 0, an empty sum. */
+static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                 int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == 0.0f)
+      for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+              1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+}
+
+/* out[k] = Σ_i x[i·ld + k] over `rows` rows, k < n. */
+static void colsum(const float* x, int64_t rows, int64_t n, int64_t ld, float* out) {
+  memset(out, 0, (size_t)n * sizeof(float));
+  for (int64_t i = 0; i < rows; i++)
+    for (int64_t k = 0; k < n; k++) out[k] += x[i * ld + k];
+}
+
+/* ---- argument reading ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+  int64_t T, B, S, D, in; /* steps, rows per step, stoch, deter, GRU input width */
+  int64_t L;              /* later posterior layers */
+  int64_t w[MAX_LAYERS + 1]; /* posterior widths: w[0] = first-layer output, w[L] = 2·stoch */
+  float minStd;
+  /* Column offsets inside a row of the saved array (see saved_layout). */
+  int64_t sw, oR, oZ, oN, oG, oA[MAX_LAYERS], oRaw;
+} dims_t;
+
+typedef struct {
+  napi_env env;
+  const char* fn;
+} ctx_t;
+
+static void fail_range(ctx_t* c, const char* what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "clap-rl-blas: %s: %s", c->fn, what);
+  napi_throw_range_error(c->env, NULL, msg);
+}
+
+static void fail_type(ctx_t* c, const char* what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "clap-rl-blas: %s: %s", c->fn, what);
+  napi_throw_type_error(c->env, NULL, msg);
+}
+
+static int get_prop(ctx_t* c, napi_value obj, const char* name, napi_value* out) {
+  bool has;
+  if (napi_has_named_property(c->env, obj, name, &has) != napi_ok || !has) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "missing '%s'", name);
+    fail_type(c, msg);
+    return 0;
+  }
+  return napi_get_named_property(c->env, obj, name, out) == napi_ok;
+}
+
+/* A size in [lo, 2^31). */
+static int get_size(ctx_t* c, napi_value obj, const char* name, int64_t lo, int64_t* out) {
+  napi_value v;
+  if (!get_prop(c, obj, name, &v)) return 0;
+  double d;
+  if (napi_get_value_double(c->env, v, &d) != napi_ok || d != floor(d) || d < (double)lo || d > (double)INT32_MAX) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "'%s' must be an integer in [%lld, 2^31)", name, (long long)lo);
+    fail_range(c, msg);
+    return 0;
+  }
+  *out = (int64_t)d;
+  return 1;
+}
+
+/* A Float32Array of exactly n elements: the value `v`, named `name` in messages. */
+static int as_floats(ctx_t* c, napi_value v, const char* name, int64_t n, float** out) {
+  napi_typedarray_type type;
+  size_t len;
+  void* ptr;
+  bool is;
+  if (napi_is_typedarray(c->env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(c->env, v, &type, &len, &ptr, NULL, NULL) != napi_ok || type != napi_float32_array) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "'%s' must be a Float32Array", name);
+    fail_type(c, msg);
+    return 0;
+  }
+  if ((int64_t)len != n) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "'%s' has %zu elements, expected %lld", name, len, (long long)n);
+    fail_range(c, msg);
+    return 0;
+  }
+  *out = (float*)ptr;
+  return 1;
+}
+
+static int get_floats(ctx_t* c, napi_value obj, const char* name, int64_t n, float** out) {
+  napi_value v;
+  return get_prop(c, obj, name, &v) && as_floats(c, v, name, n, out);
+}
+
+/* `name` may be null or undefined (→ *out = NULL) or a Float32Array of n elements. */
+static int get_optional_floats(ctx_t* c, napi_value obj, const char* name, int64_t n, float** out) {
+  napi_value v;
+  napi_valuetype t;
+  if (!get_prop(c, obj, name, &v) || napi_typeof(c->env, v, &t) != napi_ok) return 0;
+  if (t == napi_null || t == napi_undefined) {
+    *out = NULL;
+    return 1;
+  }
+  return as_floats(c, v, name, n, out);
+}
+
+/* A saved row: [x (in) | r | z | n | W_hn·h + b_hn (D each) | SELU input of each later layer j (w[j]) | raw (S)]. */
+static void saved_layout(dims_t* d) {
+  d->oR = d->in;
+  d->oZ = d->oR + d->D;
+  d->oN = d->oZ + d->D;
+  d->oG = d->oN + d->D;
+  int64_t o = d->oG + d->D;
+  for (int64_t j = 0; j < d->L; j++) {
+    d->oA[j] = o;
+    o += d->w[j];
+  }
+  d->oRaw = o;
+  d->sw = o + d->S;
+}
+
+static int read_dims(ctx_t* c, napi_value obj, dims_t* d) {
+  if (!get_size(c, obj, "T", 1, &d->T) || !get_size(c, obj, "B", 1, &d->B) || !get_size(c, obj, "stoch", 1, &d->S) ||
+      !get_size(c, obj, "deter", 1, &d->D) || !get_size(c, obj, "input", 1, &d->in)) {
+    return 0;
+  }
+  napi_value widths, v;
+  bool isArray;
+  uint32_t n;
+  if (!get_prop(c, obj, "widths", &widths)) return 0;
+  if (napi_is_array(c->env, widths, &isArray) != napi_ok || !isArray ||
+      napi_get_array_length(c->env, widths, &n) != napi_ok) {
+    fail_type(c, "'widths' must be an array");
+    return 0;
+  }
+  if (n < 2 || n > MAX_LAYERS + 1) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "'widths' must list 2 to %d posterior widths (first-layer output, ..., 2·stoch)",
+             MAX_LAYERS + 1);
+    fail_range(c, msg);
+    return 0;
+  }
+  d->L = n - 1;
+  for (uint32_t j = 0; j < n; j++) {
+    double x;
+    if (napi_get_element(c->env, widths, j, &v) != napi_ok || napi_get_value_double(c->env, v, &x) != napi_ok ||
+        x != floor(x) || x < 1 || x > INT32_MAX) {
+      fail_range(c, "'widths' entries must be integers in [1, 2^31)");
+      return 0;
+    }
+    d->w[j] = (int64_t)x;
+  }
+  if (d->w[d->L] != 2 * d->S) {
+    fail_range(c, "the last of 'widths' must be 2·stoch (mean and raw standard deviation)");
+    return 0;
+  }
+  double minStd;
+  if (!get_prop(c, obj, "minStd", &v)) return 0;
+  if (napi_get_value_double(c->env, v, &minStd) != napi_ok || !isfinite(minStd)) {
+    fail_range(c, "'minStd' must be a finite number");
+    return 0;
+  }
+  d->minStd = (float)minStd;
+  saved_layout(d);
+  /* Every array below is indexed with int64 arithmetic, but BLAS takes int sizes; T·B times the widest row
+   * bounds every product passed to it. */
+  int64_t widest = d->sw > 3 * d->D ? d->sw : 3 * d->D;
+  for (int64_t j = 0; j <= d->L; j++) widest = d->w[j] > widest ? d->w[j] : widest;
+  if (d->T * d->B * widest > INT32_MAX) {
+    fail_range(c, "T·B times the row widths exceeds 2^31 elements");
+    return 0;
+  }
+  return 1;
+}
+
+/* The later posterior layers: `layers` is an array of L objects {w, b?}. */
+static int read_layers(ctx_t* c, napi_value obj, const char* name, const dims_t* d, bool withBias, float** w,
+                       float** b) {
+  napi_value arr, item, v;
+  bool isArray;
+  uint32_t n;
+  if (!get_prop(c, obj, name, &arr)) return 0;
+  if (napi_is_array(c->env, arr, &isArray) != napi_ok || !isArray || napi_get_array_length(c->env, arr, &n) != napi_ok ||
+      (int64_t)n != d->L) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "'%s' must be an array of %lld layers (one per width after the first)", name,
+             (long long)d->L);
+    fail_range(c, msg);
+    return 0;
+  }
+  for (uint32_t j = 0; j < n; j++) {
+    char label[64];
+    if (napi_get_element(c->env, arr, j, &item) != napi_ok) return 0;
+    snprintf(label, sizeof label, "%s[%u].w", name, j);
+    if (!get_prop(c, item, "w", &v) || !as_floats(c, v, label, d->w[j] * d->w[j + 1], &w[j])) return 0;
+    if (withBias) {
+      snprintf(label, sizeof label, "%s[%u].b", name, j);
+      if (!get_prop(c, item, "b", &v) || !as_floats(c, v, label, d->w[j + 1], &b[j])) return 0;
+    }
+  }
+  return 1;
+}
+
+static int get_args(ctx_t* c, napi_callback_info info, size_t want, napi_value* argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(c->env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  if (argc != want) {
+    fail_type(c, want == 1 ? "takes 1 argument" : "takes 2 arguments (dims, operands)");
+    return 0;
+  }
+  return 1;
+}
+
+/* For argument reading that failed: N-API calls fail without an exception only in cases that should not happen
+ * (e.g. a throwing getter leaves its own exception), so make sure the caller never sees a silent no-op. */
+static napi_value bad_args(ctx_t* c) {
+  bool pending;
+  if (napi_is_exception_pending(c->env, &pending) == napi_ok && !pending) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "clap-rl-blas: %s: could not read its arguments", c->fn);
+    napi_throw_error(c->env, NULL, msg);
+  }
+  return NULL;
+}
+
+static napi_value throw_oom(ctx_t* c) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "clap-rl-blas: %s: out of memory for scratch buffers", c->fn);
+  napi_throw_error(c->env, NULL, msg);
+  return NULL;
+}
+
+/* ---- forward ------------------------------------------------------------------------------------------------- */
+
+/* filterSavedWidth(dims): floats per row of the `saved` array. */
+static napi_value filter_saved_width(napi_env env, napi_callback_info info) {
+  ctx_t c = {env, "filterSavedWidth"};
+  napi_value argv[1], out;
+  dims_t d;
+  if (!get_args(&c, info, 1, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  if (napi_create_int64(env, d.sw, &out) != napi_ok) return NULL;
+  return out;
+}
+
+static napi_value filter_forward(napi_env env, napi_callback_info info) {
+  ctx_t c = {env, "filterForward"};
+  napi_value argv[2];
+  dims_t d;
+  if (!get_args(&c, info, 2, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  const int64_t T = d.T, B = d.B, S = d.S, D = d.D, IN = d.in, L = d.L, R = T * B, G = 3 * D, SW = d.sw;
+  const int64_t* w = d.w;
+  napi_value o = argv[1];
+  float *act, *embed, *noise, *wz, *wi, *bi, *wh, *bhn, *wph, *h, *z, *mean, *stdv, *saved;
+  float *lw[MAX_LAYERS], *lb[MAX_LAYERS];
+  if (!get_floats(&c, o, "act", R * IN, &act) || !get_floats(&c, o, "embed", R * w[0], &embed) ||
+      !get_optional_floats(&c, o, "noise", R * S, &noise) || !get_floats(&c, o, "wz", S * IN, &wz) ||
+      !get_floats(&c, o, "wi", IN * G, &wi) || !get_floats(&c, o, "bi", G, &bi) || !get_floats(&c, o, "wh", D * G, &wh) ||
+      !get_floats(&c, o, "bhn", D, &bhn) || !get_floats(&c, o, "wph", D * w[0], &wph) ||
+      !read_layers(&c, o, "layers", &d, true, lw, lb) || !get_floats(&c, o, "h", R * D, &h) ||
+      !get_floats(&c, o, "z", R * S, &z) || !get_floats(&c, o, "mean", R * S, &mean) ||
+      !get_floats(&c, o, "std", R * S, &stdv) || !get_floats(&c, o, "saved", R * SW, &saved)) {
+    return bad_args(&c);
+  }
+  int64_t wmax = 0;
+  for (int64_t j = 0; j <= L; j++) wmax = w[j] > wmax ? w[j] : wmax;
+  float* scratch = malloc((size_t)(B * (IN + 2 * G + 2 * wmax)) * sizeof(float));
+  if (scratch == NULL) return throw_oom(&c);
+  float* xpre = scratch;         /* [B, IN] */
+  float* gi = xpre + B * IN;     /* [B, 3D] */
+  float* gh = gi + B * G;        /* [B, 3D] */
+  float* p = gh + B * G;         /* [B, wmax], ping-pong with q */
+  float* q = p + B * wmax;
+
+  for (int64_t t = 0; t < T; t++) {
+    const int64_t r0 = t * B;
+    float* srow = saved + r0 * SW;
+    const float* hprev = t > 0 ? h + (r0 - B) * D : NULL;
+    /* x = SELU(z_{t−1}·W_z + A_t), the product first then the sum, as the tfjs loop does. */
+    memcpy(xpre, act + r0 * IN, (size_t)(B * IN) * sizeof(float));
+    if (t > 0) gemm(false, false, B, IN, S, z + (r0 - B) * S, S, wz, IN, 1.0f, xpre, IN);
+    for (int64_t i = 0; i < B; i++)
+      for (int64_t k = 0; k < IN; k++) srow[i * SW + k] = selu(xpre[i * IN + k]);
+    /* GRU: gi = x·W_i + b_i, gh = h·W_h (zero at t = 0). */
+    for (int64_t i = 0; i < B; i++) memcpy(gi + i * G, bi, (size_t)G * sizeof(float));
+    gemm(false, false, B, G, IN, srow, SW, wi, G, 1.0f, gi, G);
+    if (hprev) gemm(false, false, B, G, D, hprev, D, wh, G, 0.0f, gh, G);
+    for (int64_t i = 0; i < B; i++) {
+      const float* a = gi + i * G;
+      float* s = srow + i * SW;
+      float* ht = h + (r0 + i) * D;
+      for (int64_t k = 0; k < D; k++) {
+        const float hr = hprev ? gh[i * G + k] : 0.0f, hz = hprev ? gh[i * G + D + k] : 0.0f;
+        const float hn = hprev ? gh[i * G + 2 * D + k] : 0.0f, hp = hprev ? hprev[i * D + k] : 0.0f;
+        const float r = sigmoid(a[k] + hr);
+        const float zg = sigmoid(a[D + k] + hz);
+        const float g = hn + bhn[k];
+        const float n = tanhf(a[2 * D + k] + r * g);
+        ht[k] = n + zg * (hp - n);
+        s[d.oR + k] = r;
+        s[d.oZ + k] = zg;
+        s[d.oN + k] = n;
+        s[d.oG + k] = g;
+      }
+    }
+    /* Posterior head: p = h·W_h + E_t, then SELU and Linear per later layer. */
+    memcpy(p, embed + r0 * w[0], (size_t)(B * w[0]) * sizeof(float));
+    gemm(false, false, B, w[0], D, h + r0 * D, D, wph, w[0], 1.0f, p, w[0]);
+    for (int64_t j = 0; j < L; j++) {
+      float* aj = srow + d.oA[j];
+      for (int64_t i = 0; i < B; i++) {
+        for (int64_t k = 0; k < w[j]; k++) aj[i * SW + k] = selu(p[i * w[j] + k]);
+        memcpy(q + i * w[j + 1], lb[j], (size_t)w[j + 1] * sizeof(float));
+      }
+      gemm(false, false, B, w[j + 1], w[j], aj, SW, lw[j], w[j + 1], 1.0f, q, w[j + 1]);
+      float* swap = p;
+      p = q;
+      q = swap;
+    }
+    for (int64_t i = 0; i < B; i++) {
+      const int64_t row = (r0 + i) * S;
+      for (int64_t k = 0; k < S; k++) {
+        const float m = p[i * 2 * S + k], raw = p[i * 2 * S + S + k];
+        const float sd = softplus(raw) + d.minStd;
+        srow[i * SW + d.oRaw + k] = raw;
+        mean[row + k] = m;
+        stdv[row + k] = sd;
+        z[row + k] = noise ? m + sd * noise[row + k] : m;
+      }
+    }
+  }
+  free(scratch);
+  return NULL;
+}
+
+/* ---- backward ------------------------------------------------------------------------------------------------ */
+
+static napi_value filter_backward(napi_env env, napi_callback_info info) {
+  ctx_t c = {env, "filterBackward"};
+  napi_value argv[2];
+  dims_t d;
+  if (!get_args(&c, info, 2, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  const int64_t T = d.T, B = d.B, S = d.S, D = d.D, IN = d.in, L = d.L, R = T * B, G = 3 * D, SW = d.sw;
+  const int64_t* w = d.w;
+  napi_value o = argv[1];
+  float *noise, *wz, *wi, *wh, *wph, *h, *z, *saved, *dh, *dz, *dmean, *dstd;
+  float *dact, *dembed, *dwz, *dwi, *dbi, *dwh, *dbhn, *dwph;
+  float *lw[MAX_LAYERS], *dlw[MAX_LAYERS], *dlb[MAX_LAYERS];
+  if (!get_optional_floats(&c, o, "noise", R * S, &noise) || !get_floats(&c, o, "wz", S * IN, &wz) ||
+      !get_floats(&c, o, "wi", IN * G, &wi) || !get_floats(&c, o, "wh", D * G, &wh) ||
+      !get_floats(&c, o, "wph", D * w[0], &wph) || !read_layers(&c, o, "layers", &d, false, lw, NULL) ||
+      !get_floats(&c, o, "h", R * D, &h) || !get_floats(&c, o, "z", R * S, &z) ||
+      !get_floats(&c, o, "saved", R * SW, &saved) || !get_floats(&c, o, "dh", R * D, &dh) ||
+      !get_floats(&c, o, "dz", R * S, &dz) || !get_floats(&c, o, "dmean", R * S, &dmean) ||
+      !get_floats(&c, o, "dstd", R * S, &dstd) || !get_floats(&c, o, "dact", R * IN, &dact) ||
+      !get_floats(&c, o, "dembed", R * w[0], &dembed) || !get_floats(&c, o, "dwz", S * IN, &dwz) ||
+      !get_floats(&c, o, "dwi", IN * G, &dwi) || !get_floats(&c, o, "dbi", G, &dbi) ||
+      !get_floats(&c, o, "dwh", D * G, &dwh) || !get_floats(&c, o, "dbhn", D, &dbhn) ||
+      !get_floats(&c, o, "dwph", D * w[0], &dwph) || !read_layers(&c, o, "dlayers", &d, true, dlw, dlb)) {
+    return bad_args(&c);
+  }
+  /* Per-row gradients kept for all T·B rows, so each weight gradient is one sgemm over the whole window after the
+   * loop: dGI/dGH (the GRU's input and recurrent gate pre-activations) and dq[j] (the output of later layer j−1;
+   * dq[0] is dembed itself). Per-step carries: dzc = ∂/∂z_t and dhc = ∂/∂h_t from step t+1. */
+  int64_t wmax = 0, qsum = 0;
+  for (int64_t j = 0; j <= L; j++) wmax = w[j] > wmax ? w[j] : wmax;
+  for (int64_t j = 1; j <= L; j++) qsum += w[j];
+  float* scratch = malloc((size_t)(R * (2 * G + qsum) + B * (S + 2 * D + wmax + IN)) * sizeof(float));
+  if (scratch == NULL) return throw_oom(&c);
+  float* dgi = scratch;
+  float* dgh = dgi + R * G;
+  float* dq[MAX_LAYERS + 1];
+  dq[0] = dembed;
+  float* next = dgh + R * G;
+  for (int64_t j = 1; j <= L; j++) {
+    dq[j] = next;
+    next += R * w[j];
+  }
+  float* dzc = next;     /* [B, S] */
+  float* dhc = dzc + B * S; /* [B, D] */
+  float* dht = dhc + B * D; /* [B, D] */
+  float* da = dht + B * D;  /* [B, wmax] */
+  float* dx = da + B * wmax; /* [B, IN] */
+  memset(dzc, 0, (size_t)(B * (S + D)) * sizeof(float));
+
+  for (int64_t t = T - 1; t >= 0; t--) {
+    const int64_t r0 = t * B;
+    const float* srow = saved + r0 * SW;
+    const float* hprev = t > 0 ? h + (r0 - B) * D : NULL;
+    /* Head output [mean | raw]: z feeds both z's own and the next step's gradient into mean and std. */
+    float* dout = dq[L] + r0 * 2 * S;
+    for (int64_t i = 0; i < B; i++) {
+      const int64_t row = (r0 + i) * S;
+      for (int64_t k = 0; k < S; k++) {
+        const float dzt = dz[row + k] + dzc[i * S + k];
+        const float ds = dstd[row + k] + (noise ? dzt * noise[row + k] : 0.0f);
+        dout[i * 2 * S + k] = dmean[row + k] + dzt;
+        dout[i * 2 * S + S + k] = ds * sigmoid(srow[i * SW + d.oRaw + k]);
+      }
+    }
+    for (int64_t j = L - 1; j >= 0; j--) {
+      gemm(false, true, B, w[j], w[j + 1], dq[j + 1] + r0 * w[j + 1], w[j + 1], lw[j], w[j + 1], 0.0f, da, w[j]);
+      float* dp = dq[j] + r0 * w[j];
+      const float* aj = srow + d.oA[j];
+      for (int64_t i = 0; i < B; i++)
+        for (int64_t k = 0; k < w[j]; k++) dp[i * w[j] + k] = da[i * w[j] + k] * selu_grad(aj[i * SW + k]);
+    }
+    /* ∂/∂h_t: upstream, from step t+1, and through p_t = h_t·W_h + E_t. */
+    for (int64_t e = 0; e < B * D; e++) dht[e] = dh[r0 * D + e] + dhc[e];
+    gemm(false, true, B, D, w[0], dembed + r0 * w[0], w[0], wph, w[0], 1.0f, dht, D);
+    /* GRU: h' = n + z ⊙ (h − n), n = tanh(gi_n + r ⊙ g), g = gh_n + b_hn. */
+    for (int64_t i = 0; i < B; i++) {
+      const float* s = srow + i * SW;
+      float* gI = dgi + (r0 + i) * G;
+      float* gH = dgh + (r0 + i) * G;
+      for (int64_t k = 0; k < D; k++) {
+        const float r = s[d.oR + k], zg = s[d.oZ + k], n = s[d.oN + k], g = s[d.oG + k];
+        const float hp = hprev ? hprev[i * D + k] : 0.0f, dhk = dht[i * D + k];
+        const float dnPre = dhk * (1.0f - zg) * (1.0f - n * n);
+        const float dzPre = dhk * (hp - n) * zg * (1.0f - zg);
+        const float drPre = dnPre * g * r * (1.0f - r);
+        gI[k] = gH[k] = drPre;
+        gI[D + k] = gH[D + k] = dzPre;
+        gI[2 * D + k] = dnPre;
+        gH[2 * D + k] = dnPre * r;
+        dhc[i * D + k] = dhk * zg;
+      }
+    }
+    if (hprev) gemm(false, true, B, D, G, dgh + r0 * G, G, wh, G, 1.0f, dhc, D);
+    /* x_t = SELU(z_{t−1}·W_z + A_t). */
+    gemm(false, true, B, IN, G, dgi + r0 * G, G, wi, G, 0.0f, dx, IN);
+    for (int64_t i = 0; i < B; i++)
+      for (int64_t k = 0; k < IN; k++) dact[(r0 + i) * IN + k] = dx[i * IN + k] * selu_grad(srow[i * SW + k]);
+    if (t > 0) gemm(false, true, B, S, IN, dact + r0 * IN, IN, wz, IN, 0.0f, dzc, S);
+  }
+
+  /* Weight gradients, one sgemm each over all rows; the recurrent ones skip t = 0, whose h_{−1} and z_{−1} are 0. */
+  gemm(true, false, S, IN, R - B, z, S, dact + B * IN, IN, 0.0f, dwz, IN);
+  gemm(true, false, IN, G, R, saved, SW, dgi, G, 0.0f, dwi, G);
+  gemm(true, false, D, G, R - B, h, D, dgh + B * G, G, 0.0f, dwh, G);
+  gemm(true, false, D, w[0], R, h, D, dembed, w[0], 0.0f, dwph, w[0]);
+  for (int64_t j = 0; j < L; j++) {
+    gemm(true, false, w[j], w[j + 1], R, saved + d.oA[j], SW, dq[j + 1], w[j + 1], 0.0f, dlw[j], w[j + 1]);
+    colsum(dq[j + 1], R, w[j + 1], w[j + 1], dlb[j]);
+  }
+  colsum(dgi, R, G, G, dbi);
+  colsum(dgh + 2 * D, R, D, G, dbhn);
+  free(scratch);
+  return NULL;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"filterSavedWidth", NULL, filter_saved_width, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"filterForward", NULL, filter_forward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"filterBackward", NULL, filter_backward, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
