@@ -97,3 +97,38 @@ export function filterBackward(
     dlayers: { w: Float32Array; b: Float32Array }[];
   },
 ): void;
+
+/** y = SELU(x) elementwise (tfjs's constants; see native/blas/src/elementwise.c for the accuracy); equal lengths. */
+export function selu(x: Float32Array, y: Float32Array): void;
+/** y = tanh(x) elementwise; equal lengths. */
+export function tanh(x: Float32Array, y: Float32Array): void;
+/** dx = dy·SELU'(x), computed from the forward's output y = SELU(x); equal lengths. */
+export function seluGrad(dy: Float32Array, y: Float32Array, dx: Float32Array): void;
+
+/** Adam's hyper-parameters for one step, bias corrections folded into lr and eps by the caller; clip 0 disables it. */
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  clip: number;
+}
+
+/**
+ * One Adam step over every tensor at once. Each field lists one array per tensor, in the same order; tensor j's
+ * seven arrays have equal lengths and its outputs overlap none of its other arrays (else RangeError, nothing
+ * written). With c = min(1, clip / (‖g‖ + 1e-6)) over all of g: g ← c·g, m' = β₁m + (1 − β₁)g,
+ * v' = β₂v + (1 − β₂)g², p' = p − lr·m' / (√v' + ε). Returns the unclipped global norm ‖g‖.
+ */
+export function adam(
+  hyper: AdamHyper,
+  operands: {
+    p: Float32Array[];
+    m: Float32Array[];
+    v: Float32Array[];
+    g: Float32Array[];
+    pOut: Float32Array[];
+    mOut: Float32Array[];
+    vOut: Float32Array[];
+  },
+): number;

@@ -1,7 +1,4 @@
 "use strict";
-// Loads the compiled modules; throws (MODULE_NOT_FOUND or a dlopen error) when the build was skipped or failed,
+// Loads the compiled module; throws (MODULE_NOT_FOUND or a dlopen error) when the build was skipped or failed,
 // which the caller treats as "accelerator unavailable".
-module.exports = {
-  ...require("./build/Release/clap_rl_blas.node"),
-  ...require("./build/Release/clap_rl_filter.node"),
-};
+module.exports = require("./build/Release/clap_rl_blas.node");

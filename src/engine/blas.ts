@@ -16,7 +16,7 @@ import { UserError } from "../errors.js";
  * The addon's interface. The type comes from the folder in this repository (always present, erased at compile time);
  * the module itself is loaded at run time only when the optional dependency built.
  */
-type BlasAddon = typeof import("../../native/blas/index.js");
+export type BlasAddon = typeof import("../../native/blas/index.js");
 
 export const BLAS_PACKAGE = "@clap-rl/blas";
 
@@ -34,6 +34,18 @@ export interface BlasStatus {
   /** Whether LatentActionModel.observe runs the fused native posterior-filter kernel (src/engine/fused-filter.ts)
    * instead of its tfjs loop: needs the native kernel active and the fused switch on. */
   fusedFilter: boolean;
+  /** The tfjs kernels that the addon's elementwise code runs while the native path is active (Selu, Tanh, the SELU
+   * gradient, the all-parameter Adam step; src/engine/native-elementwise.ts); empty on the wasm path. */
+  nativeElementwise: string[];
+}
+
+/**
+ * Native kernels beyond BatchMatMul that follow the same switch: `toggle` receives the addon when the native path
+ * switches on and null when it switches off; `kernels` names the tfjs kernels it then serves, for the status.
+ */
+export interface NativeKernelSet {
+  kernels: readonly string[];
+  toggle: (lib: BlasAddon | null) => void;
 }
 
 let addon: BlasAddon | null | undefined;
@@ -43,6 +55,7 @@ let stockKernel: tf.KernelConfig | null = null;
 let offReason: string | null = null;
 /** The fused posterior-filter switch (CLAP_RL_FUSED_FILTER); it takes effect only while the native kernel is active. */
 let fusedFilterOn = true;
+const kernelSets: NativeKernelSet[] = [];
 
 function loadAddon(): BlasAddon | null {
   if (addon === undefined) {
@@ -64,6 +77,12 @@ function loadAddon(): BlasAddon | null {
 /** The loaded addon, or null when it is unavailable. */
 export function blasAddon(): BlasAddon | null {
   return loadAddon();
+}
+
+/** Makes `set` follow enableBlas/disableBlas from now on, starting from the current state. */
+export function followBlasSwitch(set: NativeKernelSet): void {
+  kernelSets.push(set);
+  set.toggle(blasActive() ? loadAddon() : null);
 }
 
 /** Whether the native addon can be loaded in this process. */
@@ -88,7 +107,12 @@ export function setFusedFilter(on: boolean): void {
 
 export function blasStatus(): BlasStatus {
   const lib = loadAddon();
-  const status: BlasStatus = { path: blasActive() ? "openblas" : "wasm", available: lib !== null, fusedFilter: fusedFilterActive() };
+  const status: BlasStatus = {
+    path: blasActive() ? "openblas" : "wasm",
+    available: lib !== null,
+    fusedFilter: fusedFilterActive(),
+    nativeElementwise: blasActive() ? kernelSets.flatMap((k) => k.kernels) : [],
+  };
   if (!blasActive()) status.reason = offReason ?? (lib === null ? loadError : "not enabled");
   if (lib !== null) {
     status.openblas = lib.config();
@@ -164,9 +188,9 @@ function makeKernel(lib: BlasAddon): tf.KernelFunc {
 }
 
 /**
- * Replaces the wasm BatchMatMul kernel with the OpenBLAS one. Returns whether the native kernel is now active
- * (false when the addon is unavailable; see `blasStatus().reason`). Idempotent. The §4.1 gradient override stays
- * registered: it is correct on either kernel.
+ * Replaces the wasm BatchMatMul kernel with the OpenBLAS one, and switches the kernel sets that follow it
+ * (`followBlasSwitch`). Returns whether the native kernel is now active (false when the addon is unavailable; see
+ * `blasStatus().reason`). Idempotent. The §4.1 gradient override stays registered: it is correct on either kernel.
  */
 export function enableBlas(): boolean {
   offReason = null;
@@ -182,10 +206,11 @@ export function enableBlas(): boolean {
   tf.unregisterKernel(tf.BatchMatMul, "wasm");
   tf.registerKernel({ kernelName: tf.BatchMatMul, backendName: "wasm", kernelFunc: makeKernel(lib) });
   stockKernel = stock;
+  for (const k of kernelSets) k.toggle(lib);
   return true;
 }
 
-/** Restores the stock wasm BatchMatMul kernel. */
+/** Restores the stock wasm BatchMatMul kernel and the pure-wasm kernels of every set that follows the switch. */
 export function disableBlas(reason = "disabled"): void {
   offReason = reason;
   if (stockKernel === null) return;
@@ -193,6 +218,7 @@ export function disableBlas(reason = "disabled"): void {
   // The stock kernel's setup already ran when the backend initialised, so re-registering its config suffices.
   tf.registerKernel(stockKernel);
   stockKernel = null;
+  for (const k of kernelSets) k.toggle(null);
 }
 
 /** Sets OpenBLAS's (process-wide) thread count; returns false when the addon is unavailable. */
@@ -205,7 +231,8 @@ export function setBlasThreads(n: number): boolean {
 
 /**
  * Applies the `CLAP_RL_BLAS` environment switch: unset or empty uses the addon when it loads, "0" forces pure
- * wasm, "1" requires the addon (so a CI job meant to test the native path cannot silently fall back).
+ * wasm, "1" requires the addon (so a CI job meant to test the native path cannot silently fall back). The native
+ * elementwise kernels (native-elementwise.ts) follow the same switch.
  * `CLAP_RL_FUSED_FILTER` likewise switches the fused posterior-filter kernel, which runs only on the native path:
  * unset or empty uses it whenever the addon is active, "0" keeps the tfjs loop, "1" requires it.
  */

@@ -7,6 +7,7 @@
  */
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { tf } from "./tf.js";
+import { adamStepAll, nativeElementwiseActive } from "./native-elementwise.js";
 
 export interface AdamOptions {
   lr: number;
@@ -161,8 +162,7 @@ export class Adam {
     const total = sums;
     const accumulated = grads;
     const out = tf.tidy(() => {
-      const { norm, scale } = globalNormScale(accumulated, this.clip);
-      this.apply(accumulated, scale);
+      const norm = this.apply(accumulated);
       return tf.concat([tf.slice(total, [0], [1]), tf.reshape(norm, [1]), tf.slice(total, [1])]);
     });
     const values = out.dataSync();
@@ -172,9 +172,13 @@ export class Adam {
     return { loss: values[0], gradNorm: values[1], terms };
   }
 
-  /** One Adam step with gradients `grads` scaled by the clip factor `scale`. */
-  private apply(grads: tf.Tensor[], scale: tf.Scalar): void {
-    adamKernel();
+  /**
+   * One clipped Adam step with `grads`; returns the unclipped global norm. On the native path (see
+   * native-elementwise.ts) the norm, the clip and every parameter's update are one kernel; otherwise the norm comes
+   * from tfjs ops and each parameter gets its own JS kernel. The two agree to float32 rounding; each is
+   * deterministic, so a resumed run continues bitwise on the path it ran on.
+   */
+  private apply(grads: tf.Tensor[]): tf.Scalar {
     this.step += 1;
     const b1 = this.beta1;
     const b2 = this.beta2;
@@ -185,6 +189,17 @@ export class Adam {
       beta2: b2,
       eps: this.eps * Math.sqrt(1 - b2 ** this.step),
     };
+    if (nativeElementwiseActive()) {
+      const next = adamStepAll(this.vars, this.m, this.v, grads, { ...attrs, clip: this.clip });
+      for (let i = 0; i < this.vars.length; i++) {
+        this.m[i].assign(next.m[i]);
+        this.v[i].assign(next.v[i]);
+        this.vars[i].assign(next.p[i]);
+      }
+      return next.norm;
+    }
+    adamKernel();
+    const { norm, scale } = globalNormScale(grads, this.clip);
     for (let i = 0; i < this.vars.length; i++) {
       const inputs = { p: this.vars[i], m: this.m[i], v: this.v[i], g: grads[i], c: scale };
       const [p, m, v] = tf.engine().runKernel(ADAM_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
@@ -192,6 +207,7 @@ export class Adam {
       this.v[i].assign(v);
       this.vars[i].assign(p);
     }
+    return norm;
   }
 
   getState(): AdamState {

@@ -13,6 +13,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { register } from "node:module";
 import { blasActive, configureBlasFromEnv } from "./blas.js";
 import { installFusedFilterKernels } from "./fused-filter.js";
+import { installNativeElementwise } from "./native-elementwise.js";
 
 export { tf };
 export type Tensor = tf.Tensor;
@@ -267,6 +268,9 @@ export function initEngine(): Promise<void> {
       await tf.ready();
       installSharingKernels();
       installHeapSliceKernels();
+      // From here on the native SELU and tanh kernels (in place of the stock ones and of ClapRlSeluGrad above) and
+      // the native Adam step follow the native switch (src/engine/native-elementwise.ts).
+      installNativeElementwise();
       // The optional OpenBLAS matmul kernel (src/engine/blas.ts); CLAP_RL_BLAS=0 forces pure wasm. The fused
       // posterior-filter kernels (src/engine/fused-filter.ts) run only while it is active.
       configureBlasFromEnv();

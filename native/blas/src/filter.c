@@ -15,7 +15,7 @@
  * exactly the length its role implies, checked before anything is written, so a caller's mistake is a RangeError
  * and never a write outside a tensor. Matmuls go to cblas_sgemm, elementwise work is plain loops.
  */
-#include <node_api.h>
+#include "addon.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdbool.h>
@@ -284,7 +284,7 @@ static napi_value throw_oom(ctx_t* c) {
 /* ---- forward ------------------------------------------------------------------------------------------------- */
 
 /* filterSavedWidth(dims): floats per row of the `saved` array. */
-static napi_value filter_saved_width(napi_env env, napi_callback_info info) {
+napi_value clap_filter_saved_width(napi_env env, napi_callback_info info) {
   ctx_t c = {env, "filterSavedWidth"};
   napi_value argv[1], out;
   dims_t d;
@@ -293,7 +293,7 @@ static napi_value filter_saved_width(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value filter_forward(napi_env env, napi_callback_info info) {
+napi_value clap_filter_forward(napi_env env, napi_callback_info info) {
   ctx_t c = {env, "filterForward"};
   napi_value argv[2];
   dims_t d;
@@ -385,7 +385,7 @@ static napi_value filter_forward(napi_env env, napi_callback_info info) {
 
 /* ---- backward ------------------------------------------------------------------------------------------------ */
 
-static napi_value filter_backward(napi_env env, napi_callback_info info) {
+napi_value clap_filter_backward(napi_env env, napi_callback_info info) {
   ctx_t c = {env, "filterBackward"};
   napi_value argv[2];
   dims_t d;
@@ -497,14 +497,4 @@ static napi_value filter_backward(napi_env env, napi_callback_info info) {
   colsum(dgh + 2 * D, R, D, G, dbhn);
   free(scratch);
   return NULL;
-}
-
-NAPI_MODULE_INIT() {
-  napi_property_descriptor props[] = {
-      {"filterSavedWidth", NULL, filter_saved_width, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"filterForward", NULL, filter_forward, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"filterBackward", NULL, filter_backward, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
-  return exports;
 }

@@ -3,7 +3,7 @@
  * The typed arrays are zero-copy views of the wasm heap; offsets are in elements so the caller need not build a
  * subarray per batch element. Every extent is checked here because a bad offset would write outside the heap.
  */
-#include <node_api.h>
+#include "addon.h"
 #include <cblas.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -35,7 +35,7 @@ static int get_count(napi_env env, napi_value v, int64_t* out) {
 }
 
 /* sgemm(transA, transB, M, N, K, a, aOffset, b, bOffset, c, cOffset): C = op(A)·op(B), row-major, C is M×N. */
-static napi_value sgemm(napi_env env, napi_callback_info info) {
+napi_value clap_sgemm(napi_env env, napi_callback_info info) {
   size_t argc = 11;
   napi_value argv[11];
   CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
@@ -69,7 +69,7 @@ static napi_value sgemm(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value set_threads(napi_env env, napi_callback_info info) {
+napi_value clap_set_threads(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   int64_t t;
@@ -82,25 +82,14 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value get_threads(napi_env env, napi_callback_info info) {
+napi_value clap_get_threads(napi_env env, napi_callback_info info) {
   napi_value out;
   CHECK(env, napi_create_int32(env, openblas_get_num_threads(), &out));
   return out;
 }
 
-static napi_value get_config(napi_env env, napi_callback_info info) {
+napi_value clap_get_config(napi_env env, napi_callback_info info) {
   napi_value out;
   CHECK(env, napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &out));
   return out;
-}
-
-NAPI_MODULE_INIT() {
-  napi_property_descriptor props[] = {
-      {"sgemm", NULL, sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"setThreads", NULL, set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"getThreads", NULL, get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
-      {"config", NULL, get_config, NULL, NULL, NULL, napi_enumerable, NULL},
-  };
-  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
-  return exports;
 }

@@ -1,0 +1,20 @@
+/* The addon's one module init: every source's callbacks (declared in addon.h) under their JS names. */
+#include "addon.h"
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"sgemm", NULL, clap_sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setThreads", NULL, clap_set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"getThreads", NULL, clap_get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"config", NULL, clap_get_config, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"filterSavedWidth", NULL, clap_filter_saved_width, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"filterForward", NULL, clap_filter_forward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"filterBackward", NULL, clap_filter_backward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"selu", NULL, clap_selu, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"tanh", NULL, clap_tanh, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"seluGrad", NULL, clap_selu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adam", NULL, clap_adam, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}

@@ -1,0 +1,27 @@
+/*
+ * The N-API callbacks of clap-rl's native addon, one module built from several sources: each source defines its
+ * callbacks here, and addon.c holds the single module init that exports them all under their JS names.
+ */
+#ifndef CLAP_RL_ADDON_H
+#define CLAP_RL_ADDON_H
+
+#include <node_api.h>
+
+/* sgemm.c: the BatchMatMul kernel and OpenBLAS's thread and build queries. */
+napi_value clap_sgemm(napi_env env, napi_callback_info info);
+napi_value clap_set_threads(napi_env env, napi_callback_info info);
+napi_value clap_get_threads(napi_env env, napi_callback_info info);
+napi_value clap_get_config(napi_env env, napi_callback_info info);
+
+/* filter.c: the fused posterior-filter recurrence and its backward pass. */
+napi_value clap_filter_saved_width(napi_env env, napi_callback_info info);
+napi_value clap_filter_forward(napi_env env, napi_callback_info info);
+napi_value clap_filter_backward(napi_env env, napi_callback_info info);
+
+/* elementwise.c: SELU forward and gradient, tanh forward, and the Adam step over all parameters with its clip norm. */
+napi_value clap_selu(napi_env env, napi_callback_info info);
+napi_value clap_tanh(napi_env env, napi_callback_info info);
+napi_value clap_selu_grad(napi_env env, napi_callback_info info);
+napi_value clap_adam(napi_env env, napi_callback_info info);
+
+#endif
