@@ -132,3 +132,52 @@ export function adam(
     vOut: Float32Array[];
   },
 ): number;
+
+/**
+ * Sizes of an MLP (mlpForward): `rows` input rows, `widths` = [input, hidden..., output] (layer j maps widths[j] to
+ * widths[j+1]), the activation between layers, and whether the input is activated first (MLP.applyFromFirst).
+ */
+export interface MlpDims {
+  rows: number;
+  widths: number[];
+  act: "selu" | "elu" | "relu" | "tanh" | "none";
+  activateInput: boolean;
+}
+
+/**
+ * Y = the MLP applied to X (see native/blas/src/mlp.c): x [rows, widths[0]], w[j] [widths[j], widths[j+1]],
+ * b[j] [widths[j+1]]. Writes y [rows, widths[L]] and `saved`, the activated input of every layer that is not X
+ * itself, one [rows, widths[j]] block per layer j in order: rows · (Σ widths[1..L−1] + widths[0] if activateInput)
+ * elements. Every array must have exactly its role's length (else RangeError, nothing written).
+ */
+export function mlpForward(
+  dims: MlpDims,
+  operands: { x: Float32Array; w: Float32Array[]; b: Float32Array[]; y: Float32Array; saved: Float32Array },
+): void;
+
+/**
+ * The backward chain of mlpForward from dy [rows, widths[L]]: writes `deltas`, the gradients of the hidden layers'
+ * outputs before the activation, one [rows, widths[j+1]] block per layer j < L − 1 (rows · Σ widths[1..L−1]
+ * elements), and db[j] [widths[j+1]], every bias gradient.
+ */
+export function mlpBackward(
+  dims: MlpDims,
+  operands: { w: Float32Array[]; saved: Float32Array; dy: Float32Array; deltas: Float32Array; db: Float32Array[] },
+): void;
+
+/**
+ * The input gradient dx (shaped as x) and the weight gradients dw[j] (shaped as w[j]) from mlpBackward's deltas;
+ * a null dx or dw[j] is not computed. w0 is the first layer's weight.
+ */
+export function mlpGrads(
+  dims: MlpDims,
+  operands: {
+    x: Float32Array;
+    w0: Float32Array;
+    saved: Float32Array;
+    dy: Float32Array;
+    deltas: Float32Array;
+    dx: Float32Array | null;
+    dw: (Float32Array | null)[];
+  },
+): void;

@@ -34,6 +34,9 @@ export interface BlasStatus {
   /** Whether LatentActionModel.observe runs the fused native posterior-filter kernel (src/engine/fused-filter.ts)
    * instead of its tfjs loop: needs the native kernel active and the fused switch on. */
   fusedFilter: boolean;
+  /** Whether MLP.apply / applyFromFirst run the fused native MLP kernels (src/engine/fused-mlp.ts) instead of one
+   * tfjs kernel per matmul, bias and activation: needs the native kernel active and the fused-MLP switch on. */
+  fusedMlp: boolean;
   /** The tfjs kernels that the addon's elementwise code runs while the native path is active (Selu, Tanh, the SELU
    * gradient, the all-parameter Adam step; src/engine/native-elementwise.ts); empty on the wasm path. */
   nativeElementwise: string[];
@@ -55,6 +58,8 @@ let stockKernel: tf.KernelConfig | null = null;
 let offReason: string | null = null;
 /** The fused posterior-filter switch (CLAP_RL_FUSED_FILTER); it takes effect only while the native kernel is active. */
 let fusedFilterOn = true;
+/** The fused-MLP switch (CLAP_RL_FUSED_MLP); like the filter's, it takes effect only while the native kernel is active. */
+let fusedMlpOn = true;
 const kernelSets: NativeKernelSet[] = [];
 
 function loadAddon(): BlasAddon | null {
@@ -105,12 +110,23 @@ export function setFusedFilter(on: boolean): void {
   fusedFilterOn = on;
 }
 
+/** Whether MLPs run the fused native forward and backward kernels (see BlasStatus.fusedMlp). */
+export function fusedMlpActive(): boolean {
+  return fusedMlpOn && blasActive();
+}
+
+/** Switches the fused MLP kernels on or off (tfjs kernels per layer run when off); needs the native kernel too. */
+export function setFusedMlp(on: boolean): void {
+  fusedMlpOn = on;
+}
+
 export function blasStatus(): BlasStatus {
   const lib = loadAddon();
   const status: BlasStatus = {
     path: blasActive() ? "openblas" : "wasm",
     available: lib !== null,
     fusedFilter: fusedFilterActive(),
+    fusedMlp: fusedMlpActive(),
     nativeElementwise: blasActive() ? kernelSets.flatMap((k) => k.kernels) : [],
   };
   if (!blasActive()) status.reason = offReason ?? (lib === null ? loadError : "not enabled");
@@ -235,11 +251,14 @@ export function setBlasThreads(n: number): boolean {
  * elementwise kernels (native-elementwise.ts) follow the same switch.
  * `CLAP_RL_FUSED_FILTER` likewise switches the fused posterior-filter kernel, which runs only on the native path:
  * unset or empty uses it whenever the addon is active, "0" keeps the tfjs loop, "1" requires it.
+ * `CLAP_RL_FUSED_MLP` switches the fused MLP kernels the same way ("0": one tfjs kernel per matmul, bias and activation).
  */
 export function configureBlasFromEnv(env: NodeJS.ProcessEnv = process.env): BlasStatus {
   const v = env.CLAP_RL_BLAS ?? "";
   const f = env.CLAP_RL_FUSED_FILTER ?? "";
+  const m = env.CLAP_RL_FUSED_MLP ?? "";
   if (f !== "" && f !== "0" && f !== "1") throw new UserError(`CLAP_RL_FUSED_FILTER must be 0, 1 or unset (got '${f}')`);
+  if (m !== "" && m !== "0" && m !== "1") throw new UserError(`CLAP_RL_FUSED_MLP must be 0, 1 or unset (got '${m}')`);
   if (v === "0") {
     disableBlas("disabled by CLAP_RL_BLAS=0");
   } else if (v === "" || v === "1") {
@@ -252,6 +271,10 @@ export function configureBlasFromEnv(env: NodeJS.ProcessEnv = process.env): Blas
   fusedFilterOn = f !== "0";
   if (f === "1" && !fusedFilterActive()) {
     throw new UserError(`CLAP_RL_FUSED_FILTER=1 requires the OpenBLAS addon, but ${blasStatus().reason}`);
+  }
+  fusedMlpOn = m !== "0";
+  if (m === "1" && !fusedMlpActive()) {
+    throw new UserError(`CLAP_RL_FUSED_MLP=1 requires the OpenBLAS addon, but ${blasStatus().reason}`);
   }
   return blasStatus();
 }

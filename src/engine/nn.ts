@@ -8,6 +8,7 @@
  */
 import { tf } from "./tf.js";
 import type { Rng } from "./rng.js";
+import { FUSED_MLP_MAX_LAYERS, fusedMlpActive, mlpForward } from "./fused-mlp.js";
 
 export type Activation = "selu" | "elu" | "relu" | "tanh" | "none";
 export type InitScheme = "uniform" | "lecun";
@@ -136,7 +137,7 @@ export class MLP extends Module {
   }
 
   apply(x: tf.Tensor2D): tf.Tensor2D {
-    return this.applyFromFirst(this.layers[0].apply(x));
+    return this.run(x, this.layers, false);
   }
 
   get first(): Linear {
@@ -150,8 +151,21 @@ export class MLP extends Module {
 
   /** The rest of the network given the first layer's output x·W₀ + b₀ (computed by the caller, see Linear.rows). */
   applyFromFirst(pre: tf.Tensor2D): tf.Tensor2D {
-    let h = pre;
-    for (let i = 1; i < this.layers.length; i++) h = this.layers[i].apply(activate(h, this.act) as tf.Tensor2D);
+    return this.run(pre, this.layers.slice(1), true);
+  }
+
+  /**
+   * `layers` applied to x, with the activation before every layer but the first, and before the first too when
+   * `activateInput`. The one place that picks the path: the fused native op (src/engine/fused-mlp.ts) when it is
+   * active, else one tfjs kernel per matmul, bias add and activation.
+   */
+  private run(x: tf.Tensor2D, layers: readonly Linear[], activateInput: boolean): tf.Tensor2D {
+    if (layers.length === 0) return x;
+    if (fusedMlpActive() && layers.length <= FUSED_MLP_MAX_LAYERS) return mlpForward(x, layers, this.act, activateInput);
+    let h = x;
+    layers.forEach((l, i) => {
+      h = l.apply((i > 0 || activateInput ? activate(h, this.act) : h) as tf.Tensor2D);
+    });
     return h;
   }
 }

@@ -13,6 +13,7 @@ import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { register } from "node:module";
 import { blasActive, configureBlasFromEnv } from "./blas.js";
 import { installFusedFilterKernels } from "./fused-filter.js";
+import { installFusedMlpKernels } from "./fused-mlp.js";
 import { installNativeElementwise } from "./native-elementwise.js";
 
 export { tf };
@@ -275,6 +276,8 @@ export function initEngine(): Promise<void> {
       // posterior-filter kernels (src/engine/fused-filter.ts) run only while it is active.
       configureBlasFromEnv();
       installFusedFilterKernels();
+      // MLP.apply / applyFromFirst run as fused native kernels under the same condition (src/engine/fused-mlp.ts).
+      installFusedMlpKernels();
     })();
   }
   return ready;

@@ -14,6 +14,9 @@ NAPI_MODULE_INIT() {
       {"tanh", NULL, clap_tanh, NULL, NULL, NULL, napi_enumerable, NULL},
       {"seluGrad", NULL, clap_selu_grad, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adam", NULL, clap_adam, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mlpForward", NULL, clap_mlp_forward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mlpBackward", NULL, clap_mlp_backward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"mlpGrads", NULL, clap_mlp_grads, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -6,6 +6,7 @@
 #define CLAP_RL_ADDON_H
 
 #include <node_api.h>
+#include <stdint.h>
 
 /* sgemm.c: the BatchMatMul kernel and OpenBLAS's thread and build queries. */
 napi_value clap_sgemm(napi_env env, napi_callback_info info);
@@ -23,5 +24,15 @@ napi_value clap_selu(napi_env env, napi_callback_info info);
 napi_value clap_tanh(napi_env env, napi_callback_info info);
 napi_value clap_selu_grad(napi_env env, napi_callback_info info);
 napi_value clap_adam(napi_env env, napi_callback_info info);
+
+/* elementwise.c's vectorised loops over n elements, shared with mlp.c; in place is allowed (y = x, dx = dy). */
+void clap_selu_forward(int64_t n, const float* x, float* y);
+void clap_selu_backward(int64_t n, const float* dy, const float* y, float* dx);
+void clap_tanh_forward(int64_t n, const float* x, float* y);
+
+/* mlp.c: an MLP's forward, the backward chain of layer deltas, and the input and weight gradients from it. */
+napi_value clap_mlp_forward(napi_env env, napi_callback_info info);
+napi_value clap_mlp_backward(napi_env env, napi_callback_info info);
+napi_value clap_mlp_grads(napi_env env, napi_callback_info info);
 
 #endif

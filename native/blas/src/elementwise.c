@@ -64,8 +64,8 @@ static inline float expm1_nonpos(float x) {
   return s * p + (s - 1.0f);
 }
 
-/* y = SELU(x) = s·x for x > 0, s·α·(eˣ − 1) otherwise. */
-static void selu_forward(int64_t n, const float* x, float* y) {
+/* y = SELU(x) = s·x for x > 0, s·α·(eˣ − 1) otherwise. Shared with mlp.c (addon.h). */
+void clap_selu_forward(int64_t n, const float* x, float* y) {
   for (int64_t i = 0; i < n; i++) {
     float xi = x[i];
     /* The negative branch sees min(x, 0) (NaN kept), so expm1_nonpos never meets a positive argument. */
@@ -75,8 +75,9 @@ static void selu_forward(int64_t n, const float* x, float* y) {
 }
 
 /* y = tanh(x) = sign(x)·(−t / (t + 2)) with t = expm1(−2|x|), which keeps the relative accuracy near 0 (where
- * 1 − 2/(e²ˣ + 1) would cancel) and saturates to ±1 without overflow. fabsf and copysignf compile to bit masks. */
-static void tanh_forward(int64_t n, const float* x, float* y) {
+ * 1 − 2/(e²ˣ + 1) would cancel) and saturates to ±1 without overflow. fabsf and copysignf compile to bit masks.
+ * Shared with mlp.c. */
+void clap_tanh_forward(int64_t n, const float* x, float* y) {
   for (int64_t i = 0; i < n; i++) {
     float t = expm1_nonpos(-2.0f * fabsf(x[i]));
     y[i] = copysignf(-t / (t + 2.0f), x[i]);
@@ -86,9 +87,9 @@ static void tanh_forward(int64_t n, const float* x, float* y) {
 /*
  * dx = dy·SELU'(x), from the output y: s where y has a clear sign bit, y + s·α (= s·α·eˣ) where it is set. At
  * y = +0 this is the right derivative s, like the JS kernel in tf.ts, so both paths agree on exact zeros. A NaN y
- * gives a NaN derivative.
+ * gives a NaN derivative. Shared with mlp.c.
  */
-static void selu_backward(int64_t n, const float* dy, const float* y, float* dx) {
+void clap_selu_backward(int64_t n, const float* dy, const float* y, float* dx) {
   for (int64_t i = 0; i < n; i++) {
     float yi = y[i];
     int32_t bits;
@@ -193,7 +194,7 @@ napi_value clap_selu(napi_env env, napi_callback_info info) {
   float* a[2];
   int64_t n = 0;
   if (!same_length_args(env, info, "selu", 2, names, a, &n)) return NULL;
-  selu_forward(n, a[0], a[1]);
+  clap_selu_forward(n, a[0], a[1]);
   return NULL;
 }
 
@@ -203,7 +204,7 @@ napi_value clap_tanh(napi_env env, napi_callback_info info) {
   float* a[2];
   int64_t n = 0;
   if (!same_length_args(env, info, "tanh", 2, names, a, &n)) return NULL;
-  tanh_forward(n, a[0], a[1]);
+  clap_tanh_forward(n, a[0], a[1]);
   return NULL;
 }
 
@@ -213,7 +214,7 @@ napi_value clap_selu_grad(napi_env env, napi_callback_info info) {
   float* a[3];
   int64_t n = 0;
   if (!same_length_args(env, info, "seluGrad", 3, names, a, &n)) return NULL;
-  selu_backward(n, a[0], a[1], a[2]);
+  clap_selu_backward(n, a[0], a[1], a[2]);
   return NULL;
 }
 

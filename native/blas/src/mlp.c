@@ -1,0 +1,354 @@
+/*
+ * A multilayer perceptron of clap-rl's engine (src/engine/nn.ts MLP) as one native forward call, and its backward
+ * pass as one call for the chain of layer deltas plus one per requested input gradient.
+ *
+ * Why: in tfjs a 3-layer MLP is ≈ 8 forward kernels (matmul, bias add, activation per layer) and ≈ 15–20 gradient
+ * kernels, each paying a fixed JS dispatch cost whatever its size; the C-LAP model and agent steps run dozens of
+ * MLPs on a few hundred rows, where that cost dominates.
+ *
+ * On `rows` rows, with layer j mapping widths w[j] → w[j+1] (j < L) and the activation f:
+ *   A_0 = f(X) when the input is activated (MLP.applyFromFirst), else X
+ *   Z_j = A_j·W_j + b_j,  A_{j+1} = f(Z_j)  (j < L − 1),  Y = Z_{L−1}
+ * The forward saves the activated A_j (A_0 only when it is f(X)): every supported f has a derivative that is a
+ * function of its output, so nothing else is needed. Backward, from dY:
+ *   dZ_{L−1} = dY,  dZ_{j−1} = (dZ_j·W_jᵀ) ⊙ f'(A_j),  db_j = Σ_rows dZ_j,  dW_j = A_jᵀ·dZ_j,
+ *   dX = dZ_0·W_0ᵀ (⊙ f'(A_0) when the input is activated).
+ * mlpBackward computes the deltas dZ_0 … dZ_{L−2} and every db_j (column sums, cheap); mlpGrads computes dX and any
+ * subset of the dW_j from them. The split lets the tfjs gradient skip the products of gradients that autodiff
+ * pruned: the agent step differentiates through the frozen world model, whose weight gradients nobody reads.
+ *
+ * Layouts (row-major): `saved` holds one block per saved A_j, [rows, w[j]] each, in order of j (A_0 first when
+ * saved); `deltas` holds dZ_0 … dZ_{L−2}, [rows, w[j+1]] each. Operands are Float32Array views of whole tensors,
+ * passed by name in one object; each must have exactly the length its role implies, checked before anything is
+ * written, so a caller's mistake is a RangeError or TypeError and never a write outside a tensor.
+ */
+#include "addon.h"
+#include <cblas.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Layers are held in fixed arrays; MLPs in configs have a handful. */
+#define MAX_LAYERS 64
+
+typedef enum { ACT_NONE, ACT_SELU, ACT_ELU, ACT_RELU, ACT_TANH } act_t;
+
+static const char* const ACT_NAMES[] = {"none", "selu", "elu", "relu", "tanh"};
+
+/* y = f(x) elementwise; y may be x. SELU and tanh are elementwise.c's vectorised loops. */
+static void act_forward(act_t act, int64_t n, const float* x, float* y) {
+  switch (act) {
+    case ACT_SELU:
+      clap_selu_forward(n, x, y);
+      break;
+    case ACT_TANH:
+      clap_tanh_forward(n, x, y);
+      break;
+    case ACT_RELU:
+      for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      break;
+    case ACT_ELU:
+      /* Scalar libm expm1f: no MLP of the method uses ELU, so it is not worth a vectorised exponential here. */
+      for (int64_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : expm1f(x[i]);
+      break;
+    case ACT_NONE:
+      if (y != x) memcpy(y, x, (size_t)n * sizeof(float));
+      break;
+  }
+}
+
+/* dx = dy ⊙ f'(x), from the output y = f(x); dx may be dy. At y = 0 each takes the derivative tfjs's gradient takes
+ * (ReLU: 0; ELU: 1, continuous there; SELU: the right derivative, as elementwise.c documents). */
+static void act_backward(act_t act, int64_t n, const float* dy, const float* y, float* dx) {
+  switch (act) {
+    case ACT_SELU:
+      clap_selu_backward(n, dy, y, dx);
+      break;
+    case ACT_TANH:
+      for (int64_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+      break;
+    case ACT_RELU:
+      for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+      break;
+    case ACT_ELU:
+      for (int64_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : dy[i] * (y[i] + 1.0f);
+      break;
+    case ACT_NONE:
+      if (dx != dy) memcpy(dx, dy, (size_t)n * sizeof(float));
+      break;
+  }
+}
+
+/* C (m×n) = op(A)·op(B) + beta·C, row-major, packed. BLAS rejects k = 0, an empty sum. */
+static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, const float* b, float beta,
+                 float* c) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (beta == 0.0f) memset(c, 0, (size_t)(m * n) * sizeof(float));
+    return;
+  }
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
+              1.0f, a, ta ? (int)m : (int)k, b, tb ? (int)k : (int)n, beta, c, (int)n);
+}
+
+/* ---- argument reading ---------------------------------------------------------------------------------------- */
+
+typedef struct {
+  int64_t rows, L;
+  int64_t w[MAX_LAYERS + 1];
+  act_t act;
+  bool actInput;
+  /* Element offsets of A_j in `saved` (−1 for A_0 when it is X itself) and of dZ_j in `deltas` (j < L − 1). */
+  int64_t savedAt[MAX_LAYERS], deltaAt[MAX_LAYERS];
+  int64_t savedLen, deltasLen;
+} dims_t;
+
+typedef struct {
+  napi_env env;
+  const char* fn;
+} ctx_t;
+
+static bool fail(ctx_t* c, bool range, const char* what) {
+  char msg[256];
+  snprintf(msg, sizeof msg, "clap-rl-blas: %s: %s", c->fn, what);
+  if (range)
+    napi_throw_range_error(c->env, NULL, msg);
+  else
+    napi_throw_type_error(c->env, NULL, msg);
+  return false;
+}
+
+static bool prop(ctx_t* c, napi_value obj, const char* name, napi_value* out) {
+  bool has;
+  if (napi_has_named_property(c->env, obj, name, &has) != napi_ok || !has) {
+    char what[96];
+    snprintf(what, sizeof what, "missing '%s'", name);
+    return fail(c, false, what);
+  }
+  return napi_get_named_property(c->env, obj, name, out) == napi_ok;
+}
+
+/* `v` as a Float32Array of exactly n elements, or null/undefined (→ NULL) where `optional`. */
+static bool floats(ctx_t* c, napi_value v, const char* name, int64_t n, bool optional, float** out) {
+  napi_valuetype t;
+  if (optional && napi_typeof(c->env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined)) {
+    *out = NULL;
+    return true;
+  }
+  napi_typedarray_type type;
+  size_t len;
+  void* ptr;
+  bool is;
+  char what[160];
+  if (napi_is_typedarray(c->env, v, &is) != napi_ok || !is ||
+      napi_get_typedarray_info(c->env, v, &type, &len, &ptr, NULL, NULL) != napi_ok || type != napi_float32_array) {
+    snprintf(what, sizeof what, "'%s' must be a Float32Array%s", name, optional ? " or null" : "");
+    return fail(c, false, what);
+  }
+  if ((int64_t)len != n) {
+    snprintf(what, sizeof what, "'%s' has %zu elements, expected %lld", name, len, (long long)n);
+    return fail(c, true, what);
+  }
+  *out = (float*)ptr;
+  return true;
+}
+
+static bool named_floats(ctx_t* c, napi_value obj, const char* name, int64_t n, float** out) {
+  napi_value v;
+  return prop(c, obj, name, &v) && floats(c, v, name, n, false, out);
+}
+
+/* obj[name] as an array of L Float32Arrays, entry j of length len(j) (entries may be null where `optional`). */
+static bool float_list(ctx_t* c, napi_value obj, const char* name, const dims_t* d, int64_t (*len)(const dims_t*, int64_t),
+                       bool optional, float** out) {
+  napi_value arr, item;
+  bool isArray;
+  uint32_t n;
+  char label[64];
+  if (!prop(c, obj, name, &arr)) return false;
+  if (napi_is_array(c->env, arr, &isArray) != napi_ok || !isArray || napi_get_array_length(c->env, arr, &n) != napi_ok ||
+      (int64_t)n != d->L) {
+    snprintf(label, sizeof label, "'%s' must be an array of %lld arrays (one per layer)", name, (long long)d->L);
+    return fail(c, true, label);
+  }
+  for (uint32_t j = 0; j < n; j++) {
+    snprintf(label, sizeof label, "%s[%u]", name, j);
+    if (napi_get_element(c->env, arr, j, &item) != napi_ok || !floats(c, item, label, len(d, j), optional, &out[j]))
+      return false;
+  }
+  return true;
+}
+
+static int64_t weight_len(const dims_t* d, int64_t j) { return d->w[j] * d->w[j + 1]; }
+static int64_t bias_len(const dims_t* d, int64_t j) { return d->w[j + 1]; }
+
+static bool read_dims(ctx_t* c, napi_value obj, dims_t* d) {
+  napi_value v, widths;
+  bool isArray;
+  uint32_t n;
+  double x;
+  if (!prop(c, obj, "rows", &v)) return false;
+  if (napi_get_value_double(c->env, v, &x) != napi_ok || x != floor(x) || x < 0 || x > INT32_MAX)
+    return fail(c, true, "'rows' must be an integer in [0, 2^31)");
+  d->rows = (int64_t)x;
+  if (!prop(c, obj, "widths", &widths)) return false;
+  if (napi_is_array(c->env, widths, &isArray) != napi_ok || !isArray ||
+      napi_get_array_length(c->env, widths, &n) != napi_ok) {
+    return fail(c, false, "'widths' must be an array");
+  }
+  if (n < 2 || n > MAX_LAYERS + 1) {
+    char what[96];
+    snprintf(what, sizeof what, "'widths' must list 2 to %d widths (input, ..., output)", MAX_LAYERS + 1);
+    return fail(c, true, what);
+  }
+  d->L = n - 1;
+  int64_t widest = 0;
+  for (uint32_t j = 0; j < n; j++) {
+    if (napi_get_element(c->env, widths, j, &v) != napi_ok || napi_get_value_double(c->env, v, &x) != napi_ok ||
+        x != floor(x) || x < 1 || x > INT32_MAX) {
+      return fail(c, true, "'widths' entries must be integers in [1, 2^31)");
+    }
+    d->w[j] = (int64_t)x;
+    widest = d->w[j] > widest ? d->w[j] : widest;
+  }
+  /* BLAS takes int sizes and leading dimensions; rows × the widest layer bounds every extent passed to it. */
+  if (d->rows * widest > INT32_MAX || widest * widest > INT32_MAX)
+    return fail(c, true, "rows × widths exceed 2^31 elements");
+  char act[16];
+  size_t len;
+  if (!prop(c, obj, "act", &v)) return false;
+  if (napi_get_value_string_utf8(c->env, v, act, sizeof act, &len) != napi_ok)
+    return fail(c, false, "'act' must be a string");
+  int k = 0;
+  while (k < (int)(sizeof ACT_NAMES / sizeof ACT_NAMES[0]) && strcmp(act, ACT_NAMES[k]) != 0) k++;
+  if (k == (int)(sizeof ACT_NAMES / sizeof ACT_NAMES[0]))
+    return fail(c, true, "'act' must be one of none, selu, elu, relu, tanh");
+  d->act = (act_t)k;
+  if (!prop(c, obj, "activateInput", &v)) return false;
+  if (napi_get_value_bool(c->env, v, &d->actInput) != napi_ok) return fail(c, false, "'activateInput' must be a boolean");
+  int64_t s = 0, t = 0;
+  for (int64_t j = 0; j < d->L; j++) {
+    d->savedAt[j] = j > 0 || d->actInput ? s : -1;
+    if (d->savedAt[j] >= 0) s += d->rows * d->w[j];
+    d->deltaAt[j] = j + 1 < d->L ? t : -1;
+    if (j + 1 < d->L) t += d->rows * d->w[j + 1];
+  }
+  d->savedLen = s;
+  d->deltasLen = t;
+  return true;
+}
+
+static bool get_args(ctx_t* c, napi_callback_info info, napi_value* argv) {
+  size_t argc = 2;
+  if (napi_get_cb_info(c->env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
+  if (argc != 2) return fail(c, false, "takes 2 arguments (dims, operands)");
+  return true;
+}
+
+/* Makes sure a failed argument read never looks like a silent no-op (see filter.c's bad_args). */
+static napi_value bad_args(ctx_t* c) {
+  bool pending;
+  if (napi_is_exception_pending(c->env, &pending) == napi_ok && !pending) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "clap-rl-blas: %s: could not read its arguments", c->fn);
+    napi_throw_error(c->env, NULL, msg);
+  }
+  return NULL;
+}
+
+/* The input of layer j: X for j = 0 unless the input is activated, else its saved block. */
+static const float* layer_input(const dims_t* d, int64_t j, const float* x, const float* saved) {
+  return d->savedAt[j] < 0 ? x : saved + d->savedAt[j];
+}
+
+/* The gradient of layer j's output Z_j: dY for the last layer, else its deltas block. */
+static float* layer_delta(const dims_t* d, int64_t j, float* dy, float* deltas) {
+  return j + 1 == d->L ? dy : deltas + d->deltaAt[j];
+}
+
+/* ---- the three calls ----------------------------------------------------------------------------------------- */
+
+/* mlpForward(dims, {x, w[L], b[L], y, saved}): writes Y and the saved activations. */
+napi_value clap_mlp_forward(napi_env env, napi_callback_info info) {
+  ctx_t c = {env, "mlpForward"};
+  napi_value argv[2];
+  dims_t d;
+  float *x, *y, *saved, *w[MAX_LAYERS], *b[MAX_LAYERS];
+  if (!get_args(&c, info, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  napi_value o = argv[1];
+  const int64_t N = d.rows, L = d.L;
+  if (!named_floats(&c, o, "x", N * d.w[0], &x) || !float_list(&c, o, "w", &d, weight_len, false, w) ||
+      !float_list(&c, o, "b", &d, bias_len, false, b) || !named_floats(&c, o, "y", N * d.w[L], &y) ||
+      !named_floats(&c, o, "saved", d.savedLen, &saved)) {
+    return bad_args(&c);
+  }
+  if (d.actInput) act_forward(d.act, N * d.w[0], x, saved);
+  for (int64_t j = 0; j < L; j++) {
+    /* Z_j is written where A_{j+1} is kept and activated in place; the bias rows go first so that one sgemm with
+     * beta = 1 adds the product, instead of a second pass over the output. */
+    float* z = j + 1 == L ? y : saved + d.savedAt[j + 1];
+    const int64_t n = d.w[j + 1];
+    for (int64_t i = 0; i < N; i++) memcpy(z + i * n, b[j], (size_t)n * sizeof(float));
+    gemm(false, false, N, n, d.w[j], layer_input(&d, j, x, saved), w[j], 1.0f, z);
+    if (j + 1 < L) act_forward(d.act, N * n, z, z);
+  }
+  return NULL;
+}
+
+/* mlpBackward(dims, {w[L], saved, dy, deltas, db[L]}): writes dZ_0 … dZ_{L−2} to `deltas` and every db_j. */
+napi_value clap_mlp_backward(napi_env env, napi_callback_info info) {
+  ctx_t c = {env, "mlpBackward"};
+  napi_value argv[2];
+  dims_t d;
+  float *saved, *dy, *deltas, *w[MAX_LAYERS], *db[MAX_LAYERS];
+  if (!get_args(&c, info, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  napi_value o = argv[1];
+  const int64_t N = d.rows, L = d.L;
+  if (!float_list(&c, o, "w", &d, weight_len, false, w) || !named_floats(&c, o, "saved", d.savedLen, &saved) ||
+      !named_floats(&c, o, "dy", N * d.w[L], &dy) || !named_floats(&c, o, "deltas", d.deltasLen, &deltas) ||
+      !float_list(&c, o, "db", &d, bias_len, false, db)) {
+    return bad_args(&c);
+  }
+  for (int64_t j = L - 1; j >= 0; j--) {
+    const float* dz = layer_delta(&d, j, dy, deltas);
+    const int64_t n = d.w[j + 1];
+    memset(db[j], 0, (size_t)n * sizeof(float));
+    for (int64_t i = 0; i < N; i++)
+      for (int64_t k = 0; k < n; k++) db[j][k] += dz[i * n + k];
+    if (j == 0) break;
+    float* prev = deltas + d.deltaAt[j - 1];
+    gemm(false, true, N, d.w[j], n, dz, w[j], 0.0f, prev);
+    act_backward(d.act, N * d.w[j], prev, saved + d.savedAt[j], prev);
+  }
+  return NULL;
+}
+
+/* mlpGrads(dims, {x, w0, saved, dy, deltas, dx, dw[L]}): writes dX unless dx is null and each dW_j whose dw[j] is
+ * not null, from mlpBackward's deltas. */
+napi_value clap_mlp_grads(napi_env env, napi_callback_info info) {
+  ctx_t c = {env, "mlpGrads"};
+  napi_value argv[2], v;
+  dims_t d;
+  float *x, *w0, *saved, *dy, *deltas, *dx, *dw[MAX_LAYERS];
+  if (!get_args(&c, info, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  napi_value o = argv[1];
+  const int64_t N = d.rows, L = d.L;
+  if (!named_floats(&c, o, "x", N * d.w[0], &x) || !named_floats(&c, o, "w0", d.w[0] * d.w[1], &w0) ||
+      !named_floats(&c, o, "saved", d.savedLen, &saved) || !named_floats(&c, o, "dy", N * d.w[L], &dy) ||
+      !named_floats(&c, o, "deltas", d.deltasLen, &deltas) || !prop(&c, o, "dx", &v) ||
+      !floats(&c, v, "dx", N * d.w[0], true, &dx) || !float_list(&c, o, "dw", &d, weight_len, true, dw)) {
+    return bad_args(&c);
+  }
+  if (dx != NULL) {
+    gemm(false, true, N, d.w[0], d.w[1], layer_delta(&d, 0, dy, deltas), w0, 0.0f, dx);
+    if (d.actInput) act_backward(d.act, N * d.w[0], dx, saved, dx);
+  }
+  for (int64_t j = 0; j < L; j++) {
+    if (dw[j] != NULL)
+      gemm(true, false, d.w[j], d.w[j + 1], N, layer_input(&d, j, x, saved), layer_delta(&d, j, dy, deltas), 0.0f,
+           dw[j]);
+  }
+  return NULL;
+}
