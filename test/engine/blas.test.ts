@@ -6,7 +6,7 @@ import { blasAvailable, blasStatus, configureBlasFromEnv, disableBlas, enableBla
 import { MLP, gruCell } from "../../src/engine/nn.js";
 import { Rng } from "../../src/engine/rng.js";
 import { UserError } from "../../src/errors.js";
-import { randn } from "../helpers/gradcheck.js";
+import { randn, relErr } from "../helpers/gradcheck.js";
 
 // Evaluated at load time so tests can declare their skip reason; loading the addon needs no engine.
 const noAddon = blasAvailable() ? false : `OpenBLAS addon not built: ${blasStatus().reason}`;
@@ -30,18 +30,6 @@ function bothPaths(f: () => tf.Tensor | tf.Tensor[]): { wasm: Float32Array[]; bl
   const blas = run();
   disableBlas();
   return { wasm, blas };
-}
-
-/** max |x − ref| / max |ref|. */
-function relErr(x: Float32Array, ref: Float32Array): number {
-  assert.equal(x.length, ref.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - ref[i]));
-    m = Math.max(m, Math.abs(ref[i]));
-  }
-  return d / Math.max(m, 1e-30);
 }
 
 test("CLAP_RL_BLAS rejects values other than 0, 1 or unset", () => {

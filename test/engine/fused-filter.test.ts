@@ -8,7 +8,7 @@ import { Rng } from "../../src/engine/rng.js";
 import { UserError } from "../../src/errors.js";
 import { presetConfig, resolveConfig } from "../../src/config/presets.js";
 import { LatentActionModel, type WindowArrays } from "../../src/models/latent-action-model.js";
-import { gradError, randn } from "../helpers/gradcheck.js";
+import { gradError, randn, relErr } from "../helpers/gradcheck.js";
 
 // Evaluated at load time so tests can declare their skip reason; loading the addon needs no engine.
 const noAddon = blasAvailable() ? false : `OpenBLAS addon not built: ${blasStatus().reason}`;
@@ -18,18 +18,6 @@ before(async () => {
 });
 
 after(() => configureBlasFromEnv({}));
-
-/** max |x − ref| / max |ref|. */
-function relErr(x: Float32Array, ref: Float32Array): number {
-  assert.equal(x.length, ref.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - ref[i]));
-    m = Math.max(m, Math.abs(ref[i]));
-  }
-  return d / Math.max(m, 1e-30);
-}
 
 interface Case {
   T: number;

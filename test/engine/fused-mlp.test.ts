@@ -10,7 +10,7 @@ import { presetConfig, resolveConfig } from "../../src/config/presets.js";
 import { WindowSampler } from "../../src/data/windows.js";
 import { ClapAgent } from "../../src/agents/clap.js";
 import { ACT_DIM, OBS_DIM, makeStore } from "../method/synthetic.js";
-import { gradError, randn } from "../helpers/gradcheck.js";
+import { gradError, randn, relErr } from "../helpers/gradcheck.js";
 
 // Evaluated at load time so tests can declare their skip reason; loading the addon needs no engine.
 const noAddon = blasAvailable() ? false : `OpenBLAS addon not built: ${blasStatus().reason}`;
@@ -20,18 +20,6 @@ before(async () => {
 });
 
 after(() => configureBlasFromEnv({}));
-
-/** max |x − ref| / max |ref|. */
-function relErr(x: Float32Array, ref: Float32Array): number {
-  assert.equal(x.length, ref.length);
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(x[i] - ref[i]));
-    m = Math.max(m, Math.abs(ref[i]));
-  }
-  return d / Math.max(m, 1e-30);
-}
 
 /** Random layers in → widths[0] → … with weights scaled so pre-activations are O(1) and both SELU branches occur. */
 function makeLayers(inDim: number, widths: number[], seed: number): MlpLayer[] {

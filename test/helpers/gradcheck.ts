@@ -42,3 +42,15 @@ export function randn(shape: number[], seed: number, scale = 1): tf.Tensor {
   for (let i = 0; i < n; i++) d[i] = scale * rng.normal();
   return tf.tensor(d, shape);
 }
+
+/** max |x − ref| / max |ref|: the error of a result against a reference, relative to the reference's scale. */
+export function relErr(x: Float32Array, ref: Float32Array): number {
+  if (x.length !== ref.length) throw new Error(`relErr: lengths differ (${x.length} vs ${ref.length})`);
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    d = Math.max(d, Math.abs(x[i] - ref[i]));
+    m = Math.max(m, Math.abs(ref[i]));
+  }
+  return d / Math.max(m, 1e-30);
+}

@@ -14,6 +14,7 @@
  * Every array is a Float32Array view (usually of the wasm heap); lengths are checked before anything is written.
  */
 #include "addon.h"
+#include "args.h"
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -133,102 +134,62 @@ static void adam_update(int64_t n, const float* restrict p, const float* restric
 
 /* ---- argument reading ---------------------------------------------------------------------------------------- */
 
-static napi_value fail(napi_env env, bool range, const char* fn, const char* what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "clap-rl-blas: %s: %s", fn, what);
-  if (range)
-    napi_throw_range_error(env, NULL, msg);
-  else
-    napi_throw_type_error(env, NULL, msg);
-  return NULL;
-}
-
-/* A Float32Array: its data and length; false (with a TypeError thrown) for anything else. */
-static bool floats(napi_env env, const char* fn, napi_value v, const char* name, float** data, int64_t* len) {
-  bool is;
-  napi_typedarray_type type;
-  size_t n;
-  void* ptr;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is ||
-      napi_get_typedarray_info(env, v, &type, &n, &ptr, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    char what[128];
-    snprintf(what, sizeof what, "'%s' must be a Float32Array", name);
-    fail(env, false, fn, what);
-    return false;
-  }
-  *data = (float*)ptr;
-  *len = (int64_t)n;
-  return true;
-}
-
 /* Reads `count` Float32Array arguments of equal length (the elementwise kernels' operands). */
-static bool same_length_args(napi_env env, napi_callback_info info, const char* fn, size_t count,
-                             const char* const* names, float** data, int64_t* n) {
+static bool same_length_args(const arg_ctx* c, napi_callback_info info, size_t count, const char* const* names,
+                             float** data, int64_t* n) {
   napi_value argv[3];
-  size_t argc = 3;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
-  if (argc != count) {
-    char what[64];
-    snprintf(what, sizeof what, "takes %zu Float32Arrays", count);
-    fail(env, false, fn, what);
-    return false;
-  }
+  char usage[32];
+  snprintf(usage, sizeof usage, "takes %zu Float32Arrays", count);
+  if (!arg_count(c, info, count, argv, usage)) return false;
   for (size_t j = 0; j < count; j++) {
     int64_t len;
-    if (!floats(env, fn, argv[j], names[j], &data[j], &len)) return false;
+    if (!arg_float32(c, argv[j], names[j], &data[j], &len)) return false;
     if (j > 0 && len != *n) {
-      char what[160];
-      snprintf(what, sizeof what, "'%s' has %lld elements, '%s' %lld", names[j], (long long)len, names[0],
-               (long long)*n);
-      fail(env, true, fn, what);
-      return false;
+      return arg_fail(c, ARG_RANGE_ERROR, "'%s' has %lld elements, '%s' %lld", names[j], (long long)len, names[0],
+                      (long long)*n);
     }
     *n = len;
   }
   return true;
 }
 
-/* selu(x, y): y = SELU(x), elementwise; x and y have equal lengths. */
-napi_value clap_selu(napi_env env, napi_callback_info info) {
+/* The (x, y) kernels: y = f(x) elementwise, x and y of equal length. */
+static napi_value unary(napi_env env, napi_callback_info info, const char* fn,
+                        void (*f)(int64_t n, const float* x, float* y)) {
   static const char* const names[] = {"x", "y"};
+  arg_ctx c = {env, fn};
   float* a[2];
   int64_t n = 0;
-  if (!same_length_args(env, info, "selu", 2, names, a, &n)) return NULL;
-  clap_selu_forward(n, a[0], a[1]);
+  if (!same_length_args(&c, info, 2, names, a, &n)) return NULL;
+  f(n, a[0], a[1]);
   return NULL;
 }
 
-/* tanh(x, y): y = tanh(x), elementwise; x and y have equal lengths. */
-napi_value clap_tanh(napi_env env, napi_callback_info info) {
-  static const char* const names[] = {"x", "y"};
-  float* a[2];
-  int64_t n = 0;
-  if (!same_length_args(env, info, "tanh", 2, names, a, &n)) return NULL;
-  clap_tanh_forward(n, a[0], a[1]);
-  return NULL;
-}
+/* selu(x, y): y = SELU(x). */
+napi_value clap_selu(napi_env env, napi_callback_info info) { return unary(env, info, "selu", clap_selu_forward); }
+
+/* tanh(x, y): y = tanh(x). */
+napi_value clap_tanh(napi_env env, napi_callback_info info) { return unary(env, info, "tanh", clap_tanh_forward); }
 
 /* seluGrad(dy, y, dx): dx = dy·SELU'(x) where y = SELU(x); all of equal length. */
 napi_value clap_selu_grad(napi_env env, napi_callback_info info) {
   static const char* const names[] = {"dy", "y", "dx"};
+  arg_ctx c = {env, "seluGrad"};
   float* a[3];
   int64_t n = 0;
-  if (!same_length_args(env, info, "seluGrad", 3, names, a, &n)) return NULL;
+  if (!same_length_args(&c, info, 3, names, a, &n)) return NULL;
   clap_selu_backward(n, a[0], a[1], a[2]);
   return NULL;
 }
 
 /* A finite number property of `obj`. */
-static bool number(napi_env env, napi_value obj, const char* name, double* out) {
+static bool number(const arg_ctx* c, napi_value obj, const char* name, double* out) {
   napi_value v;
   bool has;
-  if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has ||
-      napi_get_named_property(env, obj, name, &v) != napi_ok || napi_get_value_double(env, v, out) != napi_ok ||
+  if (napi_has_named_property(c->env, obj, name, &has) != napi_ok || !has ||
+      napi_get_named_property(c->env, obj, name, &v) != napi_ok || napi_get_value_double(c->env, v, out) != napi_ok ||
       !isfinite(*out)) {
-    char what[96];
-    snprintf(what, sizeof what, "'%s' must be a finite number", name);
-    fail(env, false, "adam", what);
-    return false;
+    return arg_fail(c, ARG_TYPE_ERROR, "'%s' must be a finite number", name);
   }
   return true;
 }
@@ -245,37 +206,35 @@ static const char* const ADAM_NAMES[ADAM_ROLES] = {"p", "m", "v", "g", "pOut", "
  * The caller folds Adam's bias corrections into lr and eps.
  */
 napi_value clap_adam(napi_env env, napi_callback_info info) {
-  const char* fn = "adam";
+  arg_ctx ctx = {env, "adam"}; /* not `c`: that is the clip factor below */
   napi_value argv[2];
-  size_t argc = 2;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc != 2) return fail(env, false, fn, "takes 2 arguments (hyper, operands)");
+  if (!arg_count(&ctx, info, 2, argv, "takes 2 arguments (hyper, operands)")) return NULL;
   double lr, beta1, beta2, eps, clip;
-  if (!number(env, argv[0], "lr", &lr) || !number(env, argv[0], "beta1", &beta1) ||
-      !number(env, argv[0], "beta2", &beta2) || !number(env, argv[0], "eps", &eps) ||
-      !number(env, argv[0], "clip", &clip)) {
+  if (!number(&ctx, argv[0], "lr", &lr) || !number(&ctx, argv[0], "beta1", &beta1) ||
+      !number(&ctx, argv[0], "beta2", &beta2) || !number(&ctx, argv[0], "eps", &eps) ||
+      !number(&ctx, argv[0], "clip", &clip)) {
     return NULL;
   }
-  if (clip < 0) return fail(env, true, fn, "'clip' must be ≥ 0");
+  if (clip < 0) {
+    arg_fail(&ctx, ARG_RANGE_ERROR, "'clip' must be ≥ 0");
+    return NULL;
+  }
 
   napi_value lists[ADAM_ROLES];
   uint32_t count = 0;
   for (int r = 0; r < ADAM_ROLES; r++) {
-    bool has, isArray;
+    bool has;
     uint32_t len;
     if (napi_has_named_property(env, argv[1], ADAM_NAMES[r], &has) != napi_ok || !has ||
         napi_get_named_property(env, argv[1], ADAM_NAMES[r], &lists[r]) != napi_ok ||
-        napi_is_array(env, lists[r], &isArray) != napi_ok || !isArray ||
-        napi_get_array_length(env, lists[r], &len) != napi_ok) {
-      char what[96];
-      snprintf(what, sizeof what, "'%s' must be an array of Float32Arrays", ADAM_NAMES[r]);
-      return fail(env, false, fn, what);
+        !arg_array_length(&ctx, lists[r], &len)) {
+      arg_fail(&ctx, ARG_TYPE_ERROR, "'%s' must be an array of Float32Arrays", ADAM_NAMES[r]);
+      return NULL;
     }
     if (r == 0) count = len;
     if (len != count) {
-      char what[128];
-      snprintf(what, sizeof what, "'%s' lists %u tensors, 'p' %u", ADAM_NAMES[r], len, count);
-      return fail(env, true, fn, what);
+      arg_fail(&ctx, ARG_RANGE_ERROR, "'%s' lists %u tensors, 'p' %u", ADAM_NAMES[r], len, count);
+      return NULL;
     }
   }
 
@@ -285,7 +244,7 @@ napi_value clap_adam(napi_env env, napi_callback_info info) {
   if (ptr == NULL || lens == NULL) {
     free(ptr);
     free(lens);
-    napi_throw_error(env, NULL, "clap-rl-blas: adam: out of memory");
+    arg_fail(&ctx, ARG_ERROR, "out of memory");
     return NULL;
   }
   bool ok = true;
@@ -296,13 +255,11 @@ napi_value clap_adam(napi_env env, napi_callback_info info) {
       int64_t len;
       snprintf(name, sizeof name, "%s[%u]", ADAM_NAMES[r], j);
       ok = napi_get_element(env, lists[r], j, &item) == napi_ok &&
-           floats(env, fn, item, name, &ptr[(size_t)r * count + j], &len);
+           arg_float32(&ctx, item, name, &ptr[(size_t)r * count + j], &len);
       if (ok && r == 0) lens[j] = len;
       if (ok && len != lens[j]) {
-        char what[160];
-        snprintf(what, sizeof what, "'%s' has %lld elements, 'p[%u]' %lld", name, (long long)len, j,
+        arg_fail(&ctx, ARG_RANGE_ERROR, "'%s' has %lld elements, 'p[%u]' %lld", name, (long long)len, j,
                  (long long)lens[j]);
-        fail(env, true, fn, what);
         ok = false;
       }
     }
@@ -311,9 +268,7 @@ napi_value clap_adam(napi_env env, napi_callback_info info) {
         const float* a = ptr[(size_t)r * count + j];
         const float* b = ptr[(size_t)q * count + j];
         if (lens[j] > 0 && a < b + lens[j] && b < a + lens[j]) {
-          char what[128];
-          snprintf(what, sizeof what, "'%s[%u]' overlaps '%s[%u]'", ADAM_NAMES[r], j, ADAM_NAMES[q], j);
-          fail(env, true, fn, what);
+          arg_fail(&ctx, ARG_RANGE_ERROR, "'%s[%u]' overlaps '%s[%u]'", ADAM_NAMES[r], j, ADAM_NAMES[q], j);
           ok = false;
         }
       }

@@ -16,6 +16,7 @@
  * and never a write outside a tensor. Matmuls go to cblas_sgemm, elementwise work is plain loops.
  */
 #include "addon.h"
+#include "args.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdbool.h>
@@ -67,92 +68,22 @@ typedef struct {
   int64_t T, B, S, D, in; /* steps, rows per step, stoch, deter, GRU input width */
   int64_t L;              /* later posterior layers */
   int64_t w[MAX_LAYERS + 1]; /* posterior widths: w[0] = first-layer output, w[L] = 2·stoch */
+  int64_t wmax;              /* the largest of w */
   float minStd;
   /* Column offsets inside a row of the saved array (see saved_layout). */
   int64_t sw, oR, oZ, oN, oG, oA[MAX_LAYERS], oRaw;
 } dims_t;
 
-typedef struct {
-  napi_env env;
-  const char* fn;
-} ctx_t;
-
-static void fail_range(ctx_t* c, const char* what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "clap-rl-blas: %s: %s", c->fn, what);
-  napi_throw_range_error(c->env, NULL, msg);
-}
-
-static void fail_type(ctx_t* c, const char* what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "clap-rl-blas: %s: %s", c->fn, what);
-  napi_throw_type_error(c->env, NULL, msg);
-}
-
-static int get_prop(ctx_t* c, napi_value obj, const char* name, napi_value* out) {
-  bool has;
-  if (napi_has_named_property(c->env, obj, name, &has) != napi_ok || !has) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "missing '%s'", name);
-    fail_type(c, msg);
-    return 0;
-  }
-  return napi_get_named_property(c->env, obj, name, out) == napi_ok;
-}
-
-/* A size in [lo, 2^31). */
-static int get_size(ctx_t* c, napi_value obj, const char* name, int64_t lo, int64_t* out) {
+/* `name` may be null or undefined (→ *out = NULL) or a Float32Array of n elements. Not arg_floats(…, true, …),
+ * whose TypeError adds "or null": the messages are part of the addon's interface and stay as callers know them. */
+static bool get_optional_floats(const arg_ctx* c, napi_value obj, const char* name, int64_t n, float** out) {
   napi_value v;
-  if (!get_prop(c, obj, name, &v)) return 0;
-  double d;
-  if (napi_get_value_double(c->env, v, &d) != napi_ok || d != floor(d) || d < (double)lo || d > (double)INT32_MAX) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "'%s' must be an integer in [%lld, 2^31)", name, (long long)lo);
-    fail_range(c, msg);
-    return 0;
-  }
-  *out = (int64_t)d;
-  return 1;
-}
-
-/* A Float32Array of exactly n elements: the value `v`, named `name` in messages. */
-static int as_floats(ctx_t* c, napi_value v, const char* name, int64_t n, float** out) {
-  napi_typedarray_type type;
-  size_t len;
-  void* ptr;
-  bool is;
-  if (napi_is_typedarray(c->env, v, &is) != napi_ok || !is ||
-      napi_get_typedarray_info(c->env, v, &type, &len, &ptr, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "'%s' must be a Float32Array", name);
-    fail_type(c, msg);
-    return 0;
-  }
-  if ((int64_t)len != n) {
-    char msg[160];
-    snprintf(msg, sizeof msg, "'%s' has %zu elements, expected %lld", name, len, (long long)n);
-    fail_range(c, msg);
-    return 0;
-  }
-  *out = (float*)ptr;
-  return 1;
-}
-
-static int get_floats(ctx_t* c, napi_value obj, const char* name, int64_t n, float** out) {
-  napi_value v;
-  return get_prop(c, obj, name, &v) && as_floats(c, v, name, n, out);
-}
-
-/* `name` may be null or undefined (→ *out = NULL) or a Float32Array of n elements. */
-static int get_optional_floats(ctx_t* c, napi_value obj, const char* name, int64_t n, float** out) {
-  napi_value v;
-  napi_valuetype t;
-  if (!get_prop(c, obj, name, &v) || napi_typeof(c->env, v, &t) != napi_ok) return 0;
-  if (t == napi_null || t == napi_undefined) {
+  if (!arg_prop(c, obj, name, &v)) return false;
+  if (arg_is_nullish(c, v)) {
     *out = NULL;
-    return 1;
+    return true;
   }
-  return as_floats(c, v, name, n, out);
+  return arg_floats(c, v, name, n, false, out);
 }
 
 /* A saved row: [x (in) | r | z | n | W_hn·h + b_hn (D each) | SELU input of each later layer j (w[j]) | raw (S)]. */
@@ -170,152 +101,95 @@ static void saved_layout(dims_t* d) {
   d->sw = o + d->S;
 }
 
-static int read_dims(ctx_t* c, napi_value obj, dims_t* d) {
-  if (!get_size(c, obj, "T", 1, &d->T) || !get_size(c, obj, "B", 1, &d->B) || !get_size(c, obj, "stoch", 1, &d->S) ||
-      !get_size(c, obj, "deter", 1, &d->D) || !get_size(c, obj, "input", 1, &d->in)) {
-    return 0;
-  }
-  napi_value widths, v;
-  bool isArray;
+static bool read_dims(const arg_ctx* c, napi_value obj, dims_t* d) {
   uint32_t n;
-  if (!get_prop(c, obj, "widths", &widths)) return 0;
-  if (napi_is_array(c->env, widths, &isArray) != napi_ok || !isArray ||
-      napi_get_array_length(c->env, widths, &n) != napi_ok) {
-    fail_type(c, "'widths' must be an array");
-    return 0;
-  }
-  if (n < 2 || n > MAX_LAYERS + 1) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "'widths' must list 2 to %d posterior widths (first-layer output, ..., 2·stoch)",
-             MAX_LAYERS + 1);
-    fail_range(c, msg);
-    return 0;
+  napi_value v;
+  if (!arg_size(c, obj, "T", 1, &d->T) || !arg_size(c, obj, "B", 1, &d->B) || !arg_size(c, obj, "stoch", 1, &d->S) ||
+      !arg_size(c, obj, "deter", 1, &d->D) || !arg_size(c, obj, "input", 1, &d->in) ||
+      !arg_widths(c, obj, MAX_LAYERS + 1, "posterior widths (first-layer output, ..., 2·stoch)", d->w, &n)) {
+    return false;
   }
   d->L = n - 1;
-  for (uint32_t j = 0; j < n; j++) {
-    double x;
-    if (napi_get_element(c->env, widths, j, &v) != napi_ok || napi_get_value_double(c->env, v, &x) != napi_ok ||
-        x != floor(x) || x < 1 || x > INT32_MAX) {
-      fail_range(c, "'widths' entries must be integers in [1, 2^31)");
-      return 0;
-    }
-    d->w[j] = (int64_t)x;
-  }
-  if (d->w[d->L] != 2 * d->S) {
-    fail_range(c, "the last of 'widths' must be 2·stoch (mean and raw standard deviation)");
-    return 0;
-  }
+  if (d->w[d->L] != 2 * d->S)
+    return arg_fail(c, ARG_RANGE_ERROR, "the last of 'widths' must be 2·stoch (mean and raw standard deviation)");
   double minStd;
-  if (!get_prop(c, obj, "minStd", &v)) return 0;
-  if (napi_get_value_double(c->env, v, &minStd) != napi_ok || !isfinite(minStd)) {
-    fail_range(c, "'minStd' must be a finite number");
-    return 0;
-  }
+  if (!arg_prop(c, obj, "minStd", &v)) return false;
+  if (napi_get_value_double(c->env, v, &minStd) != napi_ok || !isfinite(minStd))
+    return arg_fail(c, ARG_RANGE_ERROR, "'minStd' must be a finite number");
   d->minStd = (float)minStd;
   saved_layout(d);
+  d->wmax = 0;
+  for (int64_t j = 0; j <= d->L; j++) d->wmax = d->w[j] > d->wmax ? d->w[j] : d->wmax;
   /* Every array below is indexed with int64 arithmetic, but BLAS takes int sizes; T·B times the widest row
    * bounds every product passed to it. */
   int64_t widest = d->sw > 3 * d->D ? d->sw : 3 * d->D;
-  for (int64_t j = 0; j <= d->L; j++) widest = d->w[j] > widest ? d->w[j] : widest;
-  if (d->T * d->B * widest > INT32_MAX) {
-    fail_range(c, "T·B times the row widths exceeds 2^31 elements");
-    return 0;
-  }
-  return 1;
+  widest = d->wmax > widest ? d->wmax : widest;
+  if (d->T * d->B * widest > INT32_MAX)
+    return arg_fail(c, ARG_RANGE_ERROR, "T·B times the row widths exceeds 2^31 elements");
+  return true;
 }
 
-/* The later posterior layers: `layers` is an array of L objects {w, b?}. */
-static int read_layers(ctx_t* c, napi_value obj, const char* name, const dims_t* d, bool withBias, float** w,
-                       float** b) {
+/* The later posterior layers: `name` is an array of L objects {w, b?}. */
+static bool read_layers(const arg_ctx* c, napi_value obj, const char* name, const dims_t* d, bool withBias, float** w,
+                        float** b) {
   napi_value arr, item, v;
-  bool isArray;
   uint32_t n;
-  if (!get_prop(c, obj, name, &arr)) return 0;
-  if (napi_is_array(c->env, arr, &isArray) != napi_ok || !isArray || napi_get_array_length(c->env, arr, &n) != napi_ok ||
-      (int64_t)n != d->L) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "'%s' must be an array of %lld layers (one per width after the first)", name,
-             (long long)d->L);
-    fail_range(c, msg);
-    return 0;
+  if (!arg_prop(c, obj, name, &arr)) return false;
+  if (!arg_array_length(c, arr, &n) || (int64_t)n != d->L) {
+    return arg_fail(c, ARG_RANGE_ERROR, "'%s' must be an array of %lld layers (one per width after the first)", name,
+                    (long long)d->L);
   }
   for (uint32_t j = 0; j < n; j++) {
     char label[64];
-    if (napi_get_element(c->env, arr, j, &item) != napi_ok) return 0;
+    if (napi_get_element(c->env, arr, j, &item) != napi_ok) return false;
     snprintf(label, sizeof label, "%s[%u].w", name, j);
-    if (!get_prop(c, item, "w", &v) || !as_floats(c, v, label, d->w[j] * d->w[j + 1], &w[j])) return 0;
+    if (!arg_prop(c, item, "w", &v) || !arg_floats(c, v, label, d->w[j] * d->w[j + 1], false, &w[j])) return false;
     if (withBias) {
       snprintf(label, sizeof label, "%s[%u].b", name, j);
-      if (!get_prop(c, item, "b", &v) || !as_floats(c, v, label, d->w[j + 1], &b[j])) return 0;
+      if (!arg_prop(c, item, "b", &v) || !arg_floats(c, v, label, d->w[j + 1], false, &b[j])) return false;
     }
   }
-  return 1;
-}
-
-static int get_args(ctx_t* c, napi_callback_info info, size_t want, napi_value* argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(c->env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
-  if (argc != want) {
-    fail_type(c, want == 1 ? "takes 1 argument" : "takes 2 arguments (dims, operands)");
-    return 0;
-  }
-  return 1;
-}
-
-/* For argument reading that failed: N-API calls fail without an exception only in cases that should not happen
- * (e.g. a throwing getter leaves its own exception), so make sure the caller never sees a silent no-op. */
-static napi_value bad_args(ctx_t* c) {
-  bool pending;
-  if (napi_is_exception_pending(c->env, &pending) == napi_ok && !pending) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "clap-rl-blas: %s: could not read its arguments", c->fn);
-    napi_throw_error(c->env, NULL, msg);
-  }
-  return NULL;
-}
-
-static napi_value throw_oom(ctx_t* c) {
-  char msg[128];
-  snprintf(msg, sizeof msg, "clap-rl-blas: %s: out of memory for scratch buffers", c->fn);
-  napi_throw_error(c->env, NULL, msg);
-  return NULL;
+  return true;
 }
 
 /* ---- forward ------------------------------------------------------------------------------------------------- */
 
 /* filterSavedWidth(dims): floats per row of the `saved` array. */
 napi_value clap_filter_saved_width(napi_env env, napi_callback_info info) {
-  ctx_t c = {env, "filterSavedWidth"};
+  arg_ctx c = {env, "filterSavedWidth"};
   napi_value argv[1], out;
   dims_t d;
-  if (!get_args(&c, info, 1, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  if (!arg_count(&c, info, 1, argv, "takes 1 argument") || !read_dims(&c, argv[0], &d)) return arg_bad(&c);
   if (napi_create_int64(env, d.sw, &out) != napi_ok) return NULL;
   return out;
 }
 
 napi_value clap_filter_forward(napi_env env, napi_callback_info info) {
-  ctx_t c = {env, "filterForward"};
+  arg_ctx c = {env, "filterForward"};
   napi_value argv[2];
   dims_t d;
-  if (!get_args(&c, info, 2, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  if (!arg_dims_operands(&c, info, argv) || !read_dims(&c, argv[0], &d)) return arg_bad(&c);
   const int64_t T = d.T, B = d.B, S = d.S, D = d.D, IN = d.in, L = d.L, R = T * B, G = 3 * D, SW = d.sw;
   const int64_t* w = d.w;
   napi_value o = argv[1];
   float *act, *embed, *noise, *wz, *wi, *bi, *wh, *bhn, *wph, *h, *z, *mean, *stdv, *saved;
   float *lw[MAX_LAYERS], *lb[MAX_LAYERS];
-  if (!get_floats(&c, o, "act", R * IN, &act) || !get_floats(&c, o, "embed", R * w[0], &embed) ||
-      !get_optional_floats(&c, o, "noise", R * S, &noise) || !get_floats(&c, o, "wz", S * IN, &wz) ||
-      !get_floats(&c, o, "wi", IN * G, &wi) || !get_floats(&c, o, "bi", G, &bi) || !get_floats(&c, o, "wh", D * G, &wh) ||
-      !get_floats(&c, o, "bhn", D, &bhn) || !get_floats(&c, o, "wph", D * w[0], &wph) ||
-      !read_layers(&c, o, "layers", &d, true, lw, lb) || !get_floats(&c, o, "h", R * D, &h) ||
-      !get_floats(&c, o, "z", R * S, &z) || !get_floats(&c, o, "mean", R * S, &mean) ||
-      !get_floats(&c, o, "std", R * S, &stdv) || !get_floats(&c, o, "saved", R * SW, &saved)) {
-    return bad_args(&c);
+  if (!arg_operand(&c, o, "act", R * IN, &act) || !arg_operand(&c, o, "embed", R * w[0], &embed) ||
+      !get_optional_floats(&c, o, "noise", R * S, &noise) || !arg_operand(&c, o, "wz", S * IN, &wz) ||
+      !arg_operand(&c, o, "wi", IN * G, &wi) || !arg_operand(&c, o, "bi", G, &bi) ||
+      !arg_operand(&c, o, "wh", D * G, &wh) || !arg_operand(&c, o, "bhn", D, &bhn) ||
+      !arg_operand(&c, o, "wph", D * w[0], &wph) ||
+      !read_layers(&c, o, "layers", &d, true, lw, lb) || !arg_operand(&c, o, "h", R * D, &h) ||
+      !arg_operand(&c, o, "z", R * S, &z) || !arg_operand(&c, o, "mean", R * S, &mean) ||
+      !arg_operand(&c, o, "std", R * S, &stdv) || !arg_operand(&c, o, "saved", R * SW, &saved)) {
+    return arg_bad(&c);
   }
-  int64_t wmax = 0;
-  for (int64_t j = 0; j <= L; j++) wmax = w[j] > wmax ? w[j] : wmax;
+  const int64_t wmax = d.wmax;
   float* scratch = malloc((size_t)(B * (IN + 2 * G + 2 * wmax)) * sizeof(float));
-  if (scratch == NULL) return throw_oom(&c);
+  if (scratch == NULL) {
+    arg_fail(&c, ARG_ERROR, "out of memory for scratch buffers");
+    return NULL;
+  }
   float* xpre = scratch;         /* [B, IN] */
   float* gi = xpre + B * IN;     /* [B, 3D] */
   float* gh = gi + B * G;        /* [B, 3D] */
@@ -386,37 +260,40 @@ napi_value clap_filter_forward(napi_env env, napi_callback_info info) {
 /* ---- backward ------------------------------------------------------------------------------------------------ */
 
 napi_value clap_filter_backward(napi_env env, napi_callback_info info) {
-  ctx_t c = {env, "filterBackward"};
+  arg_ctx c = {env, "filterBackward"};
   napi_value argv[2];
   dims_t d;
-  if (!get_args(&c, info, 2, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  if (!arg_dims_operands(&c, info, argv) || !read_dims(&c, argv[0], &d)) return arg_bad(&c);
   const int64_t T = d.T, B = d.B, S = d.S, D = d.D, IN = d.in, L = d.L, R = T * B, G = 3 * D, SW = d.sw;
   const int64_t* w = d.w;
   napi_value o = argv[1];
   float *noise, *wz, *wi, *wh, *wph, *h, *z, *saved, *dh, *dz, *dmean, *dstd;
   float *dact, *dembed, *dwz, *dwi, *dbi, *dwh, *dbhn, *dwph;
   float *lw[MAX_LAYERS], *dlw[MAX_LAYERS], *dlb[MAX_LAYERS];
-  if (!get_optional_floats(&c, o, "noise", R * S, &noise) || !get_floats(&c, o, "wz", S * IN, &wz) ||
-      !get_floats(&c, o, "wi", IN * G, &wi) || !get_floats(&c, o, "wh", D * G, &wh) ||
-      !get_floats(&c, o, "wph", D * w[0], &wph) || !read_layers(&c, o, "layers", &d, false, lw, NULL) ||
-      !get_floats(&c, o, "h", R * D, &h) || !get_floats(&c, o, "z", R * S, &z) ||
-      !get_floats(&c, o, "saved", R * SW, &saved) || !get_floats(&c, o, "dh", R * D, &dh) ||
-      !get_floats(&c, o, "dz", R * S, &dz) || !get_floats(&c, o, "dmean", R * S, &dmean) ||
-      !get_floats(&c, o, "dstd", R * S, &dstd) || !get_floats(&c, o, "dact", R * IN, &dact) ||
-      !get_floats(&c, o, "dembed", R * w[0], &dembed) || !get_floats(&c, o, "dwz", S * IN, &dwz) ||
-      !get_floats(&c, o, "dwi", IN * G, &dwi) || !get_floats(&c, o, "dbi", G, &dbi) ||
-      !get_floats(&c, o, "dwh", D * G, &dwh) || !get_floats(&c, o, "dbhn", D, &dbhn) ||
-      !get_floats(&c, o, "dwph", D * w[0], &dwph) || !read_layers(&c, o, "dlayers", &d, true, dlw, dlb)) {
-    return bad_args(&c);
+  if (!get_optional_floats(&c, o, "noise", R * S, &noise) || !arg_operand(&c, o, "wz", S * IN, &wz) ||
+      !arg_operand(&c, o, "wi", IN * G, &wi) || !arg_operand(&c, o, "wh", D * G, &wh) ||
+      !arg_operand(&c, o, "wph", D * w[0], &wph) || !read_layers(&c, o, "layers", &d, false, lw, NULL) ||
+      !arg_operand(&c, o, "h", R * D, &h) || !arg_operand(&c, o, "z", R * S, &z) ||
+      !arg_operand(&c, o, "saved", R * SW, &saved) || !arg_operand(&c, o, "dh", R * D, &dh) ||
+      !arg_operand(&c, o, "dz", R * S, &dz) || !arg_operand(&c, o, "dmean", R * S, &dmean) ||
+      !arg_operand(&c, o, "dstd", R * S, &dstd) || !arg_operand(&c, o, "dact", R * IN, &dact) ||
+      !arg_operand(&c, o, "dembed", R * w[0], &dembed) || !arg_operand(&c, o, "dwz", S * IN, &dwz) ||
+      !arg_operand(&c, o, "dwi", IN * G, &dwi) || !arg_operand(&c, o, "dbi", G, &dbi) ||
+      !arg_operand(&c, o, "dwh", D * G, &dwh) || !arg_operand(&c, o, "dbhn", D, &dbhn) ||
+      !arg_operand(&c, o, "dwph", D * w[0], &dwph) || !read_layers(&c, o, "dlayers", &d, true, dlw, dlb)) {
+    return arg_bad(&c);
   }
   /* Per-row gradients kept for all T·B rows, so each weight gradient is one sgemm over the whole window after the
    * loop: dGI/dGH (the GRU's input and recurrent gate pre-activations) and dq[j] (the output of later layer j−1;
    * dq[0] is dembed itself). Per-step carries: dzc = ∂/∂z_t and dhc = ∂/∂h_t from step t+1. */
-  int64_t wmax = 0, qsum = 0;
-  for (int64_t j = 0; j <= L; j++) wmax = w[j] > wmax ? w[j] : wmax;
+  const int64_t wmax = d.wmax;
+  int64_t qsum = 0;
   for (int64_t j = 1; j <= L; j++) qsum += w[j];
   float* scratch = malloc((size_t)(R * (2 * G + qsum) + B * (S + 2 * D + wmax + IN)) * sizeof(float));
-  if (scratch == NULL) return throw_oom(&c);
+  if (scratch == NULL) {
+    arg_fail(&c, ARG_ERROR, "out of memory for scratch buffers");
+    return NULL;
+  }
   float* dgi = scratch;
   float* dgh = dgi + R * G;
   float* dq[MAX_LAYERS + 1];

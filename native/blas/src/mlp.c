@@ -23,6 +23,7 @@
  * written, so a caller's mistake is a RangeError or TypeError and never a write outside a tensor.
  */
 #include "addon.h"
+#include "args.h"
 #include <cblas.h>
 #include <math.h>
 #include <stdbool.h>
@@ -105,78 +106,22 @@ typedef struct {
   int64_t savedLen, deltasLen;
 } dims_t;
 
-typedef struct {
-  napi_env env;
-  const char* fn;
-} ctx_t;
-
-static bool fail(ctx_t* c, bool range, const char* what) {
-  char msg[256];
-  snprintf(msg, sizeof msg, "clap-rl-blas: %s: %s", c->fn, what);
-  if (range)
-    napi_throw_range_error(c->env, NULL, msg);
-  else
-    napi_throw_type_error(c->env, NULL, msg);
-  return false;
-}
-
-static bool prop(ctx_t* c, napi_value obj, const char* name, napi_value* out) {
-  bool has;
-  if (napi_has_named_property(c->env, obj, name, &has) != napi_ok || !has) {
-    char what[96];
-    snprintf(what, sizeof what, "missing '%s'", name);
-    return fail(c, false, what);
-  }
-  return napi_get_named_property(c->env, obj, name, out) == napi_ok;
-}
-
-/* `v` as a Float32Array of exactly n elements, or null/undefined (→ NULL) where `optional`. */
-static bool floats(ctx_t* c, napi_value v, const char* name, int64_t n, bool optional, float** out) {
-  napi_valuetype t;
-  if (optional && napi_typeof(c->env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined)) {
-    *out = NULL;
-    return true;
-  }
-  napi_typedarray_type type;
-  size_t len;
-  void* ptr;
-  bool is;
-  char what[160];
-  if (napi_is_typedarray(c->env, v, &is) != napi_ok || !is ||
-      napi_get_typedarray_info(c->env, v, &type, &len, &ptr, NULL, NULL) != napi_ok || type != napi_float32_array) {
-    snprintf(what, sizeof what, "'%s' must be a Float32Array%s", name, optional ? " or null" : "");
-    return fail(c, false, what);
-  }
-  if ((int64_t)len != n) {
-    snprintf(what, sizeof what, "'%s' has %zu elements, expected %lld", name, len, (long long)n);
-    return fail(c, true, what);
-  }
-  *out = (float*)ptr;
-  return true;
-}
-
-static bool named_floats(ctx_t* c, napi_value obj, const char* name, int64_t n, float** out) {
-  napi_value v;
-  return prop(c, obj, name, &v) && floats(c, v, name, n, false, out);
-}
-
 /* obj[name] as an array of L Float32Arrays, entry j of length len(j) (entries may be null where `optional`). */
-static bool float_list(ctx_t* c, napi_value obj, const char* name, const dims_t* d, int64_t (*len)(const dims_t*, int64_t),
-                       bool optional, float** out) {
+static bool float_list(const arg_ctx* c, napi_value obj, const char* name, const dims_t* d,
+                       int64_t (*len)(const dims_t*, int64_t), bool optional, float** out) {
   napi_value arr, item;
-  bool isArray;
   uint32_t n;
   char label[64];
-  if (!prop(c, obj, name, &arr)) return false;
-  if (napi_is_array(c->env, arr, &isArray) != napi_ok || !isArray || napi_get_array_length(c->env, arr, &n) != napi_ok ||
-      (int64_t)n != d->L) {
-    snprintf(label, sizeof label, "'%s' must be an array of %lld arrays (one per layer)", name, (long long)d->L);
-    return fail(c, true, label);
-  }
+  if (!arg_prop(c, obj, name, &arr)) return false;
+  if (!arg_array_length(c, arr, &n) || (int64_t)n != d->L)
+    return arg_fail(c, ARG_RANGE_ERROR, "'%s' must be an array of %lld arrays (one per layer)", name,
+                    (long long)d->L);
   for (uint32_t j = 0; j < n; j++) {
     snprintf(label, sizeof label, "%s[%u]", name, j);
-    if (napi_get_element(c->env, arr, j, &item) != napi_ok || !floats(c, item, label, len(d, j), optional, &out[j]))
+    if (napi_get_element(c->env, arr, j, &item) != napi_ok ||
+        !arg_floats(c, item, label, len(d, j), optional, &out[j])) {
       return false;
+    }
   }
   return true;
 }
@@ -184,50 +129,32 @@ static bool float_list(ctx_t* c, napi_value obj, const char* name, const dims_t*
 static int64_t weight_len(const dims_t* d, int64_t j) { return d->w[j] * d->w[j + 1]; }
 static int64_t bias_len(const dims_t* d, int64_t j) { return d->w[j + 1]; }
 
-static bool read_dims(ctx_t* c, napi_value obj, dims_t* d) {
-  napi_value v, widths;
-  bool isArray;
+static bool read_dims(const arg_ctx* c, napi_value obj, dims_t* d) {
+  napi_value v;
   uint32_t n;
-  double x;
-  if (!prop(c, obj, "rows", &v)) return false;
-  if (napi_get_value_double(c->env, v, &x) != napi_ok || x != floor(x) || x < 0 || x > INT32_MAX)
-    return fail(c, true, "'rows' must be an integer in [0, 2^31)");
-  d->rows = (int64_t)x;
-  if (!prop(c, obj, "widths", &widths)) return false;
-  if (napi_is_array(c->env, widths, &isArray) != napi_ok || !isArray ||
-      napi_get_array_length(c->env, widths, &n) != napi_ok) {
-    return fail(c, false, "'widths' must be an array");
-  }
-  if (n < 2 || n > MAX_LAYERS + 1) {
-    char what[96];
-    snprintf(what, sizeof what, "'widths' must list 2 to %d widths (input, ..., output)", MAX_LAYERS + 1);
-    return fail(c, true, what);
+  if (!arg_size(c, obj, "rows", 0, &d->rows) ||
+      !arg_widths(c, obj, MAX_LAYERS + 1, "widths (input, ..., output)", d->w, &n)) {
+    return false;
   }
   d->L = n - 1;
   int64_t widest = 0;
-  for (uint32_t j = 0; j < n; j++) {
-    if (napi_get_element(c->env, widths, j, &v) != napi_ok || napi_get_value_double(c->env, v, &x) != napi_ok ||
-        x != floor(x) || x < 1 || x > INT32_MAX) {
-      return fail(c, true, "'widths' entries must be integers in [1, 2^31)");
-    }
-    d->w[j] = (int64_t)x;
-    widest = d->w[j] > widest ? d->w[j] : widest;
-  }
+  for (uint32_t j = 0; j < n; j++) widest = d->w[j] > widest ? d->w[j] : widest;
   /* BLAS takes int sizes and leading dimensions; rows × the widest layer bounds every extent passed to it. */
   if (d->rows * widest > INT32_MAX || widest * widest > INT32_MAX)
-    return fail(c, true, "rows × widths exceed 2^31 elements");
+    return arg_fail(c, ARG_RANGE_ERROR, "rows × widths exceed 2^31 elements");
   char act[16];
   size_t len;
-  if (!prop(c, obj, "act", &v)) return false;
+  if (!arg_prop(c, obj, "act", &v)) return false;
   if (napi_get_value_string_utf8(c->env, v, act, sizeof act, &len) != napi_ok)
-    return fail(c, false, "'act' must be a string");
+    return arg_fail(c, ARG_TYPE_ERROR, "'act' must be a string");
   int k = 0;
   while (k < (int)(sizeof ACT_NAMES / sizeof ACT_NAMES[0]) && strcmp(act, ACT_NAMES[k]) != 0) k++;
   if (k == (int)(sizeof ACT_NAMES / sizeof ACT_NAMES[0]))
-    return fail(c, true, "'act' must be one of none, selu, elu, relu, tanh");
+    return arg_fail(c, ARG_RANGE_ERROR, "'act' must be one of none, selu, elu, relu, tanh");
   d->act = (act_t)k;
-  if (!prop(c, obj, "activateInput", &v)) return false;
-  if (napi_get_value_bool(c->env, v, &d->actInput) != napi_ok) return fail(c, false, "'activateInput' must be a boolean");
+  if (!arg_prop(c, obj, "activateInput", &v)) return false;
+  if (napi_get_value_bool(c->env, v, &d->actInput) != napi_ok)
+    return arg_fail(c, ARG_TYPE_ERROR, "'activateInput' must be a boolean");
   int64_t s = 0, t = 0;
   for (int64_t j = 0; j < d->L; j++) {
     d->savedAt[j] = j > 0 || d->actInput ? s : -1;
@@ -238,24 +165,6 @@ static bool read_dims(ctx_t* c, napi_value obj, dims_t* d) {
   d->savedLen = s;
   d->deltasLen = t;
   return true;
-}
-
-static bool get_args(ctx_t* c, napi_callback_info info, napi_value* argv) {
-  size_t argc = 2;
-  if (napi_get_cb_info(c->env, info, &argc, argv, NULL, NULL) != napi_ok) return false;
-  if (argc != 2) return fail(c, false, "takes 2 arguments (dims, operands)");
-  return true;
-}
-
-/* Makes sure a failed argument read never looks like a silent no-op (see filter.c's bad_args). */
-static napi_value bad_args(ctx_t* c) {
-  bool pending;
-  if (napi_is_exception_pending(c->env, &pending) == napi_ok && !pending) {
-    char msg[128];
-    snprintf(msg, sizeof msg, "clap-rl-blas: %s: could not read its arguments", c->fn);
-    napi_throw_error(c->env, NULL, msg);
-  }
-  return NULL;
 }
 
 /* The input of layer j: X for j = 0 unless the input is activated, else its saved block. */
@@ -272,17 +181,17 @@ static float* layer_delta(const dims_t* d, int64_t j, float* dy, float* deltas) 
 
 /* mlpForward(dims, {x, w[L], b[L], y, saved}): writes Y and the saved activations. */
 napi_value clap_mlp_forward(napi_env env, napi_callback_info info) {
-  ctx_t c = {env, "mlpForward"};
+  arg_ctx c = {env, "mlpForward"};
   napi_value argv[2];
   dims_t d;
   float *x, *y, *saved, *w[MAX_LAYERS], *b[MAX_LAYERS];
-  if (!get_args(&c, info, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  if (!arg_dims_operands(&c, info, argv) || !read_dims(&c, argv[0], &d)) return arg_bad(&c);
   napi_value o = argv[1];
   const int64_t N = d.rows, L = d.L;
-  if (!named_floats(&c, o, "x", N * d.w[0], &x) || !float_list(&c, o, "w", &d, weight_len, false, w) ||
-      !float_list(&c, o, "b", &d, bias_len, false, b) || !named_floats(&c, o, "y", N * d.w[L], &y) ||
-      !named_floats(&c, o, "saved", d.savedLen, &saved)) {
-    return bad_args(&c);
+  if (!arg_operand(&c, o, "x", N * d.w[0], &x) || !float_list(&c, o, "w", &d, weight_len, false, w) ||
+      !float_list(&c, o, "b", &d, bias_len, false, b) || !arg_operand(&c, o, "y", N * d.w[L], &y) ||
+      !arg_operand(&c, o, "saved", d.savedLen, &saved)) {
+    return arg_bad(&c);
   }
   if (d.actInput) act_forward(d.act, N * d.w[0], x, saved);
   for (int64_t j = 0; j < L; j++) {
@@ -299,17 +208,17 @@ napi_value clap_mlp_forward(napi_env env, napi_callback_info info) {
 
 /* mlpBackward(dims, {w[L], saved, dy, deltas, db[L]}): writes dZ_0 … dZ_{L−2} to `deltas` and every db_j. */
 napi_value clap_mlp_backward(napi_env env, napi_callback_info info) {
-  ctx_t c = {env, "mlpBackward"};
+  arg_ctx c = {env, "mlpBackward"};
   napi_value argv[2];
   dims_t d;
   float *saved, *dy, *deltas, *w[MAX_LAYERS], *db[MAX_LAYERS];
-  if (!get_args(&c, info, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  if (!arg_dims_operands(&c, info, argv) || !read_dims(&c, argv[0], &d)) return arg_bad(&c);
   napi_value o = argv[1];
   const int64_t N = d.rows, L = d.L;
-  if (!float_list(&c, o, "w", &d, weight_len, false, w) || !named_floats(&c, o, "saved", d.savedLen, &saved) ||
-      !named_floats(&c, o, "dy", N * d.w[L], &dy) || !named_floats(&c, o, "deltas", d.deltasLen, &deltas) ||
+  if (!float_list(&c, o, "w", &d, weight_len, false, w) || !arg_operand(&c, o, "saved", d.savedLen, &saved) ||
+      !arg_operand(&c, o, "dy", N * d.w[L], &dy) || !arg_operand(&c, o, "deltas", d.deltasLen, &deltas) ||
       !float_list(&c, o, "db", &d, bias_len, false, db)) {
-    return bad_args(&c);
+    return arg_bad(&c);
   }
   for (int64_t j = L - 1; j >= 0; j--) {
     const float* dz = layer_delta(&d, j, dy, deltas);
@@ -328,18 +237,18 @@ napi_value clap_mlp_backward(napi_env env, napi_callback_info info) {
 /* mlpGrads(dims, {x, w0, saved, dy, deltas, dx, dw[L]}): writes dX unless dx is null and each dW_j whose dw[j] is
  * not null, from mlpBackward's deltas. */
 napi_value clap_mlp_grads(napi_env env, napi_callback_info info) {
-  ctx_t c = {env, "mlpGrads"};
+  arg_ctx c = {env, "mlpGrads"};
   napi_value argv[2], v;
   dims_t d;
   float *x, *w0, *saved, *dy, *deltas, *dx, *dw[MAX_LAYERS];
-  if (!get_args(&c, info, argv) || !read_dims(&c, argv[0], &d)) return bad_args(&c);
+  if (!arg_dims_operands(&c, info, argv) || !read_dims(&c, argv[0], &d)) return arg_bad(&c);
   napi_value o = argv[1];
   const int64_t N = d.rows, L = d.L;
-  if (!named_floats(&c, o, "x", N * d.w[0], &x) || !named_floats(&c, o, "w0", d.w[0] * d.w[1], &w0) ||
-      !named_floats(&c, o, "saved", d.savedLen, &saved) || !named_floats(&c, o, "dy", N * d.w[L], &dy) ||
-      !named_floats(&c, o, "deltas", d.deltasLen, &deltas) || !prop(&c, o, "dx", &v) ||
-      !floats(&c, v, "dx", N * d.w[0], true, &dx) || !float_list(&c, o, "dw", &d, weight_len, true, dw)) {
-    return bad_args(&c);
+  if (!arg_operand(&c, o, "x", N * d.w[0], &x) || !arg_operand(&c, o, "w0", d.w[0] * d.w[1], &w0) ||
+      !arg_operand(&c, o, "saved", d.savedLen, &saved) || !arg_operand(&c, o, "dy", N * d.w[L], &dy) ||
+      !arg_operand(&c, o, "deltas", d.deltasLen, &deltas) || !arg_prop(&c, o, "dx", &v) ||
+      !arg_floats(&c, v, "dx", N * d.w[0], true, &dx) || !float_list(&c, o, "dw", &d, weight_len, true, dw)) {
+    return arg_bad(&c);
   }
   if (dx != NULL) {
     gemm(false, true, N, d.w[0], d.w[1], layer_delta(&d, 0, dy, deltas), w0, 0.0f, dx);

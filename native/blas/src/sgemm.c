@@ -4,6 +4,7 @@
  * subarray per batch element. Every extent is checked here because a bad offset would write outside the heap.
  */
 #include "addon.h"
+#include "args.h"
 #include <cblas.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,14 +16,12 @@
     return NULL;                                           \
   }
 
+/* sgemm's messages predate the "clap-rl-blas: <fn>: ..." form of args.h and name no operand, hence its own. */
 static int get_floats(napi_env env, napi_value v, float** data, size_t* len) {
-  napi_typedarray_type type;
-  void* ptr;
-  if (napi_get_typedarray_info(env, v, &type, len, &ptr, NULL, NULL) != napi_ok || type != napi_float32_array) {
+  if (!arg_float32_view(env, v, data, len)) {
     napi_throw_type_error(env, NULL, "clap-rl-blas: expected a Float32Array");
     return 0;
   }
-  *data = (float*)ptr;
   return 1;
 }
 
