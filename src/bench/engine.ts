@@ -11,6 +11,7 @@ import { blasActive, blasStatus, disableBlas, enableBlas, setBlasThreads } from 
 import { GRUCell, MLP } from "../engine/nn.js";
 import { Adam } from "../engine/optim.js";
 import { Rng } from "../engine/rng.js";
+import { round, timeMedian, type Timing } from "./timing.js";
 
 const SIZES = {
   mlp: { in: 17, hidden: [256, 256, 256, 256], out: 6, act: "selu", batch: 1024 },
@@ -20,34 +21,9 @@ const SIZES = {
 };
 const WARMUP = 2;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const h = s.length >> 1;
-  return s.length % 2 === 1 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
-interface Timing {
-  /** Median wall-clock ms per call. */
-  ms: number;
-  /** Median process CPU ms per call: on a shared machine this stays near the true single-thread cost when wall
-   * time does not (it counts every thread, so it exceeds `ms` when BLAS runs 2 threads). */
-  cpuMs: number;
-}
-
 /** Medians of `step` over `reps` runs after WARMUP unmeasured ones. */
 function time(step: () => void, reps: number): Timing {
-  for (let i = 0; i < WARMUP; i++) step();
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    step();
-    wall.push(performance.now() - t0);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
-  }
-  return { ms: median(wall), cpuMs: median(cpu) };
+  return timeMedian(step, WARMUP, reps);
 }
 
 function randomTensor(shape: number[], rng: Rng): tf.Tensor {
@@ -127,7 +103,6 @@ function measure(): PathResult {
   };
 }
 
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 export async function benchEngine(): Promise<Record<string, unknown>> {
   await initEngine();

@@ -8,6 +8,7 @@ import { listEnvs, makeEnv } from "../envs/registry.js";
 import { MujocoEnv } from "../envs/mujoco-env.js";
 import { RayCastRenderer } from "../envs/render.js";
 import { Rng } from "../engine/rng.js";
+import { median } from "./timing.js";
 
 const WARMUP_STEPS = 100;
 const STEPS = 2000;
@@ -21,11 +22,6 @@ interface EnvBench {
   /** Median over the rollout's frames. */
   msPerFrame: number | null;
   episodesEnded: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 async function benchOne(id: string, rng: Rng): Promise<EnvBench> {

@@ -17,6 +17,7 @@ import { Rng } from "../engine/rng.js";
 import { presetConfig, resolveConfig } from "../config/presets.js";
 import { ClapAgent } from "../agents/clap.js";
 import type { WindowBatch } from "../data/windows.js";
+import { round, timeMedian } from "./timing.js";
 
 const OBS_DIM = 11;
 const ACT_DIM = 3;
@@ -47,13 +48,6 @@ function syntheticBatch(B: number, T: number, rng: Rng): WindowBatch {
   };
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
 interface StepTimes {
   /** Median wall-clock ms per step. */
@@ -66,18 +60,8 @@ interface StepTimes {
 }
 
 function timeSteps(step: () => void, warmup: number, measured: number): { wall: number; cpu: number } {
-  for (let i = 0; i < warmup; i++) step();
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < measured; i++) {
-    const c0 = process.cpuUsage();
-    const t = performance.now();
-    step();
-    wall.push(performance.now() - t);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000);
-  }
-  return { wall: round(median(wall)), cpu: round(median(cpu)) };
+  const t = timeMedian(step, warmup, measured);
+  return { wall: round(t.ms), cpu: round(t.cpuMs) };
 }
 
 function presetSizes(name: string) {
