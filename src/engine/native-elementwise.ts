@@ -58,18 +58,27 @@ function nativeKernels(lib: BlasAddon, stock: tf.KernelConfig[]): tf.KernelConfi
   return [
     unary(stock[0], lib.selu),
     unary(stock[1], lib.tanh),
-    {
-      kernelName: SELU_GRAD,
-      backendName: "wasm",
-      kernelFunc: ({ inputs, backend }) => {
-        const { dy, y } = inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
-        const wasm = backend as BackendWasm;
-        const out = wasm.makeOutput(y.shape, "float32");
-        lib.seluGrad(view(wasm, dy), view(wasm, y), view(wasm, out));
-        return out;
-      },
-    },
+    activationGradKernel(SELU_GRAD, lib.seluGrad),
   ];
+}
+
+/**
+ * A wasm kernel for an activation's gradient from its output: inputs dy and y, output dx = grad(dy, y), computed
+ * by `grad` on views of the wasm heap (the JS and the native gradient kernels share this shape).
+ */
+export function activationGradKernel(kernelName: string, grad: (dy: Float32Array, y: Float32Array, dx: Float32Array) => void): tf.KernelConfig {
+  return {
+    kernelName,
+    backendName: "wasm",
+    kernelFunc: ({ inputs, backend }) => {
+      const { dy, y } = inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+      const wasm = backend as BackendWasm;
+      // Allocate first: malloc may grow the wasm memory, which detaches views taken before it.
+      const out = wasm.makeOutput(y.shape, "float32");
+      grad(view(wasm, dy), view(wasm, y), view(wasm, out));
+      return out;
+    },
+  };
 }
 
 function toggle(lib: BlasAddon | null): void {

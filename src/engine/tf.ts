@@ -14,7 +14,7 @@ import { register } from "node:module";
 import { blasActive, configureBlasFromEnv } from "./blas.js";
 import { installFusedFilterKernels } from "./fused-filter.js";
 import { installFusedMlpKernels } from "./fused-mlp.js";
-import { installNativeElementwise } from "./native-elementwise.js";
+import { activationGradKernel, installNativeElementwise } from "./native-elementwise.js";
 
 export { tf };
 export type Tensor = tf.Tensor;
@@ -137,18 +137,7 @@ const composeAbove = 16_384;
 function installFusedActivationGradients(): void {
   for (const { kernel, grad, compose } of FUSED_GRADS) {
     const gradKernel = `ClapRl${kernel}Grad`;
-    tf.registerKernel({
-      kernelName: gradKernel,
-      backendName: "wasm",
-      kernelFunc: ({ inputs, backend }) => {
-        const { dy, y } = inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
-        const wasm = backend as BackendWasm;
-        // Allocate first: malloc may grow the wasm memory, which detaches views taken before it.
-        const out = wasm.makeOutput(y.shape, "float32");
-        grad(wasm.typedArrayFromHeap(dy) as Float32Array, wasm.typedArrayFromHeap(y) as Float32Array, wasm.typedArrayFromHeap(out) as Float32Array);
-        return out;
-      },
-    });
+    tf.registerKernel(activationGradKernel(gradKernel, grad));
     tf.registerGradient({
       kernelName: kernel,
       outputsToSave: [true],
