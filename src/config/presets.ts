@@ -82,8 +82,9 @@ function tinyPreset(): ClapConfig {
  * tfjs-wasm, 1 thread, hopper dims 11/3, other jobs running): model step ≤ 0.37 s, agent step ≤ 0.65 s wall;
  * acting 1.5 ms per hopper step. 1,200 model steps × 0.37 s = 7.4 min; 400 agent steps × 0.65 s = 4.3 min;
  * evaluations at agent steps 0 and 200 (3 episodes each) and a final 5 = 11 episodes × ≤ 1,000 steps × 1.5 ms
- * ≤ 0.3 min. About 12 min in the worst case; with the native OpenBLAS kernel the steps take about half as long, and
- * a measured `npm start` on a loaded machine took 5.5–9 min including making the dataset.
+ * ≤ 0.3 min. About 12 min in the worst case; with the native addon's kernels a model step takes ≈ 34 ms and an
+ * agent step ≈ 107 ms CPU (`clap-rl bench method`), and a measured `npm start` on a loaded machine took 1 min 50 s
+ * including making the dataset.
  */
 function smallPreset(): ClapConfig {
   const c = fullPreset();

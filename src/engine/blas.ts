@@ -56,10 +56,14 @@ let loadError = "";
 let stockKernel: tf.KernelConfig | null = null;
 /** Why the native path was switched off explicitly; null when it was never switched off or was re-enabled. */
 let offReason: string | null = null;
-/** The fused posterior-filter switch (CLAP_RL_FUSED_FILTER); it takes effect only while the native kernel is active. */
-let fusedFilterOn = true;
-/** The fused-MLP switch (CLAP_RL_FUSED_MLP); like the filter's, it takes effect only while the native kernel is active. */
-let fusedMlpOn = true;
+/**
+ * The fused-op switches, each set by its environment variable: "filter" (CLAP_RL_FUSED_FILTER, the posterior-filter
+ * recurrence) and "mlp" (CLAP_RL_FUSED_MLP). A fused op runs only while its switch is on and the native kernel is
+ * active.
+ */
+export type FusedOp = "filter" | "mlp";
+const fusedOn: Record<FusedOp, boolean> = { filter: true, mlp: true };
+const FUSED_ENV: Record<FusedOp, string> = { filter: "CLAP_RL_FUSED_FILTER", mlp: "CLAP_RL_FUSED_MLP" };
 const kernelSets: NativeKernelSet[] = [];
 
 function loadAddon(): BlasAddon | null {
@@ -100,24 +104,14 @@ export function blasActive(): boolean {
   return stockKernel !== null;
 }
 
-/** Whether the fused native posterior-filter recurrence runs (see BlasStatus.fusedFilter). */
-export function fusedFilterActive(): boolean {
-  return fusedFilterOn && blasActive();
+/** Whether the fused native op runs (see BlasStatus.fusedFilter / fusedMlp). */
+export function fusedActive(op: FusedOp): boolean {
+  return fusedOn[op] && blasActive();
 }
 
-/** Switches the fused posterior-filter kernel on or off (the tfjs loop runs when off); needs the native kernel too. */
-export function setFusedFilter(on: boolean): void {
-  fusedFilterOn = on;
-}
-
-/** Whether MLPs run the fused native forward and backward kernels (see BlasStatus.fusedMlp). */
-export function fusedMlpActive(): boolean {
-  return fusedMlpOn && blasActive();
-}
-
-/** Switches the fused MLP kernels on or off (tfjs kernels per layer run when off); needs the native kernel too. */
-export function setFusedMlp(on: boolean): void {
-  fusedMlpOn = on;
+/** Switches a fused op on or off (its tfjs version runs when off); it also needs the native kernel. */
+export function setFused(op: FusedOp, on: boolean): void {
+  fusedOn[op] = on;
 }
 
 export function blasStatus(): BlasStatus {
@@ -125,8 +119,8 @@ export function blasStatus(): BlasStatus {
   const status: BlasStatus = {
     path: blasActive() ? "openblas" : "wasm",
     available: lib !== null,
-    fusedFilter: fusedFilterActive(),
-    fusedMlp: fusedMlpActive(),
+    fusedFilter: fusedActive("filter"),
+    fusedMlp: fusedActive("mlp"),
     nativeElementwise: blasActive() ? kernelSets.flatMap((k) => k.kernels) : [],
   };
   if (!blasActive()) status.reason = offReason ?? (lib === null ? loadError : "not enabled");
@@ -255,10 +249,11 @@ export function setBlasThreads(n: number): boolean {
  */
 export function configureBlasFromEnv(env: NodeJS.ProcessEnv = process.env): BlasStatus {
   const v = env.CLAP_RL_BLAS ?? "";
-  const f = env.CLAP_RL_FUSED_FILTER ?? "";
-  const m = env.CLAP_RL_FUSED_MLP ?? "";
-  if (f !== "" && f !== "0" && f !== "1") throw new UserError(`CLAP_RL_FUSED_FILTER must be 0, 1 or unset (got '${f}')`);
-  if (m !== "" && m !== "0" && m !== "1") throw new UserError(`CLAP_RL_FUSED_MLP must be 0, 1 or unset (got '${m}')`);
+  const fused = (Object.keys(FUSED_ENV) as FusedOp[]).map((op) => {
+    const value = env[FUSED_ENV[op]] ?? "";
+    if (value !== "" && value !== "0" && value !== "1") throw new UserError(`${FUSED_ENV[op]} must be 0, 1 or unset (got '${value}')`);
+    return { op, value };
+  });
   if (v === "0") {
     disableBlas("disabled by CLAP_RL_BLAS=0");
   } else if (v === "" || v === "1") {
@@ -268,13 +263,9 @@ export function configureBlasFromEnv(env: NodeJS.ProcessEnv = process.env): Blas
   } else {
     throw new UserError(`CLAP_RL_BLAS must be 0, 1 or unset (got '${v}')`);
   }
-  fusedFilterOn = f !== "0";
-  if (f === "1" && !fusedFilterActive()) {
-    throw new UserError(`CLAP_RL_FUSED_FILTER=1 requires the OpenBLAS addon, but ${blasStatus().reason}`);
-  }
-  fusedMlpOn = m !== "0";
-  if (m === "1" && !fusedMlpActive()) {
-    throw new UserError(`CLAP_RL_FUSED_MLP=1 requires the OpenBLAS addon, but ${blasStatus().reason}`);
+  for (const { op, value } of fused) {
+    fusedOn[op] = value !== "0";
+    if (value === "1" && !fusedActive(op)) throw new UserError(`${FUSED_ENV[op]}=1 requires the OpenBLAS addon, but ${blasStatus().reason}`);
   }
   return blasStatus();
 }

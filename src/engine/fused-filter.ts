@@ -7,15 +7,14 @@
  * model step. Here the tape sees one node: a registered forward kernel whose registered gradient computes every input
  * gradient with one backward kernel call. Both read and write the wasm heap in place, like the BatchMatMul kernel.
  *
- * It runs only while the native BatchMatMul kernel is active and the fused switch is on (`fusedFilterActive()`,
+ * It runs only while the native BatchMatMul kernel is active and the fused switch is on (`fusedActive("filter")`,
  * CLAP_RL_FUSED_FILTER); otherwise observe keeps its tfjs loop, which this must match to float32 rounding.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { blasAddon, fusedFilterActive } from "./blas.js";
+import { blasAddon, fusedActive } from "./blas.js";
 import type { FilterDims } from "../../native/blas/index.js";
 
-export { fusedFilterActive };
 
 const FORWARD = "ClapRlFilterForward";
 const BACKWARD = "ClapRlFilterBackward";
@@ -224,14 +223,14 @@ function checkShape(name: string, t: tf.Tensor, want: number[]): void {
 
 /**
  * Runs the posterior filter over T steps of B rows (the recurrence of LatentActionModel.observe) as one tape node.
- * Requires `fusedFilterActive()`; throws a clear error on inconsistent shapes.
+ * Requires `fusedActive("filter")`; throws a clear error on inconsistent shapes.
  */
 export function filterSequence(x: FilterInputs): FilterOutputs {
   const { T, B, wz, gru, wph, layers } = x;
   if (!Number.isInteger(T) || !Number.isInteger(B) || T < 1 || B < 1) {
     throw new Error(`fused posterior filter: T and B must be positive integers (got T=${T}, B=${B})`);
   }
-  if (!fusedFilterActive()) throw new Error("fused posterior filter: not active (needs the OpenBLAS addon; see blasStatus())");
+  if (!fusedActive("filter")) throw new Error("fused posterior filter: not active (needs the OpenBLAS addon; see blasStatus())");
   if (layers.length < 1) throw new Error("fused posterior filter: the posterior head needs at least one layer after its first");
   if (wz.rank !== 2 || gru.wh.rank !== 2 || wph.rank !== 2) throw new Error("fused posterior filter: wz, wh and wph must be matrices");
   const [S, IN] = wz.shape as number[];

@@ -15,16 +15,15 @@
  * gradient computes both operands' eagerly).
  *
  * The kernels read and write the wasm heap in place, like the BatchMatMul kernel. They run only while the native
- * BatchMatMul kernel is active and the fused-MLP switch is on (`fusedMlpActive()`, CLAP_RL_FUSED_MLP); otherwise
+ * BatchMatMul kernel is active and the fused-MLP switch is on (`fusedActive("mlp")`, CLAP_RL_FUSED_MLP); otherwise
  * MLP keeps its tfjs kernels, which this matches to float32 rounding.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
-import { blasAddon, fusedMlpActive } from "./blas.js";
+import { blasAddon, fusedActive } from "./blas.js";
 import type { Activation } from "./nn.js";
 import type { MlpDims } from "../../native/blas/index.js";
 
-export { fusedMlpActive };
 
 /** The most layers one fused call takes (MAX_LAYERS in mlp.c); longer MLPs stay on tfjs kernels. */
 export const FUSED_MLP_MAX_LAYERS = 64;
@@ -182,10 +181,10 @@ function checkShape(name: string, t: tf.Tensor, want: number[]): void {
 
 /**
  * y = layers applied to x, each after the first preceded by `act`, and the first too when `activateInput`
- * (MLP.applyFromFirst), as one tape node. Requires `fusedMlpActive()`; throws a clear error on inconsistent shapes.
+ * (MLP.applyFromFirst), as one tape node. Requires `fusedActive("mlp")`; throws a clear error on inconsistent shapes.
  */
 export function mlpForward(x: tf.Tensor, layers: readonly MlpLayer[], act: Activation, activateInput = false): tf.Tensor2D {
-  if (!fusedMlpActive()) throw new Error("fused MLP: not active (needs the OpenBLAS addon; see blasStatus())");
+  if (!fusedActive("mlp")) throw new Error("fused MLP: not active (needs the OpenBLAS addon; see blasStatus())");
   const L = layers.length;
   if (L < 1 || L > FUSED_MLP_MAX_LAYERS) throw new Error(`fused MLP: needs 1 to ${FUSED_MLP_MAX_LAYERS} layers (got ${L})`);
   const matrix = (name: string, t: tf.Tensor): number[] => {

@@ -8,7 +8,8 @@
  */
 import { tf } from "./tf.js";
 import type { Rng } from "./rng.js";
-import { FUSED_MLP_MAX_LAYERS, fusedMlpActive, mlpForward } from "./fused-mlp.js";
+import { FUSED_MLP_MAX_LAYERS, mlpForward } from "./fused-mlp.js";
+import { fusedActive } from "./blas.js";
 
 export type Activation = "selu" | "elu" | "relu" | "tanh" | "none";
 export type InitScheme = "uniform" | "lecun";
@@ -161,7 +162,7 @@ export class MLP extends Module {
    */
   private run(x: tf.Tensor2D, layers: readonly Linear[], activateInput: boolean): tf.Tensor2D {
     if (layers.length === 0) return x;
-    if (fusedMlpActive() && layers.length <= FUSED_MLP_MAX_LAYERS) return mlpForward(x, layers, this.act, activateInput);
+    if (fusedActive("mlp") && layers.length <= FUSED_MLP_MAX_LAYERS) return mlpForward(x, layers, this.act, activateInput);
     let h = x;
     layers.forEach((l, i) => {
       h = l.apply((i > 0 || activateInput ? activate(h, this.act) : h) as tf.Tensor2D);

@@ -14,7 +14,8 @@
  */
 import { tf, stopGradient } from "../engine/tf.js";
 import { GRUCell, Linear, MLP, Module } from "../engine/nn.js";
-import { filterSequence, fusedFilterActive } from "../engine/fused-filter.js";
+import { filterSequence } from "../engine/fused-filter.js";
+import { fusedActive } from "../engine/blas.js";
 import { Bernoulli, Normal, klNormal } from "../engine/distributions.js";
 import type { Rng } from "../engine/rng.js";
 import type { ModelConfig } from "../config/schema.js";
@@ -201,7 +202,7 @@ export class LatentActionModel extends Module {
     const wh = postFirst.rows(0, deter);
     const embed = tf.add(tf.matMul(this.encode(obsTM), postFirst.rows(deter, this.cfg.embed)), postFirst.b);
     const noise = seed === null ? null : tf.randomNormal([T * B, stoch], 0, 1, "float32", seed);
-    if (fusedFilterActive()) {
+    if (fusedActive("filter")) {
       // The same recurrence as one native kernel (src/engine/fused-filter.ts).
       const layers = this.posterior.later.map((l) => ({ w: l.w, b: l.b }));
       const f = filterSequence({ T, B, act, embed, noise, wz, gru: this.gru, wph: wh, layers, minStd: this.posterior.minStd });

@@ -1,8 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, liveTensors, tf } from "../../src/engine/tf.js";
-import { blasAddon, blasAvailable, blasStatus, configureBlasFromEnv, enableBlas, setFusedFilter } from "../../src/engine/blas.js";
-import { filterSequence, fusedFilterActive, type FilterInputs, type FilterOutputs } from "../../src/engine/fused-filter.js";
+import { blasAddon, blasAvailable, blasStatus, configureBlasFromEnv, enableBlas, fusedActive, setFused } from "../../src/engine/blas.js";
+import { filterSequence, type FilterInputs, type FilterOutputs } from "../../src/engine/fused-filter.js";
 import { gruCell } from "../../src/engine/nn.js";
 import { Rng } from "../../src/engine/rng.js";
 import { UserError } from "../../src/errors.js";
@@ -212,8 +212,8 @@ function tinyModel(latentAction: boolean): { model: LatentActionModel; batch: Wi
 
 /** The model loss and the gradients of every parameter, on the fused path or the loop. */
 function modelLossAndGrads(model: LatentActionModel, batch: WindowArrays, fused: boolean): Float32Array[] {
-  setFusedFilter(fused);
-  assert.equal(fusedFilterActive(), fused);
+  setFused("filter", fused);
+  assert.equal(fusedActive("filter"), fused);
   const names = [...model.namedParams().keys()];
   return tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => model.loss(batch, { posterior: 11, latentAction: 12 }).loss, model.params());
@@ -236,7 +236,7 @@ for (const latentAction of [true, false]) {
       }
       assert.ok(names.some((n, i) => n.startsWith("gru/") && loop[i + 1].some((v) => v !== 0)), "the GRU gets a gradient");
     } finally {
-      setFusedFilter(true);
+      setFused("filter", true);
       model.dispose();
     }
   });
@@ -249,7 +249,7 @@ test("observe runs one fused kernel when it is on and the tfjs loop when it is o
   const obs = tf.tensor2d(batch.obs, [B * T, 5]);
   const prev = tf.tensor2d(batch.prevAct, [B * T, 2]);
   const run = async (fused: boolean) => {
-    setFusedFilter(fused);
+    setFused("filter", fused);
     let hz: Float32Array[] = [];
     const prof = await tf.profile(() => {
       tf.tidy(() => {
@@ -267,7 +267,7 @@ test("observe runs one fused kernel when it is on and the tfjs loop when it is o
     assert.ok(off.count > on.count + 10 * T, `kernels: fused ${on.count}, loop ${off.count}`);
     assert.ok(relErr(on.hz[0], off.hz[0]) < 1e-5 && relErr(on.hz[1], off.hz[1]) < 1e-5, "posterior-mean h and z agree");
   } finally {
-    setFusedFilter(true);
+    setFused("filter", true);
     tf.dispose([obs, prev]);
     model.dispose();
   }
@@ -276,7 +276,7 @@ test("observe runs one fused kernel when it is on and the tfjs loop when it is o
 test("CLAP_RL_FUSED_FILTER and CLAP_RL_BLAS switch the fused kernel", () => {
   assert.throws(() => configureBlasFromEnv({ CLAP_RL_FUSED_FILTER: "on" }), UserError);
   assert.equal(configureBlasFromEnv({ CLAP_RL_BLAS: "0" }).fusedFilter, false);
-  assert.equal(fusedFilterActive(), false);
+  assert.equal(fusedActive("filter"), false);
   assert.throws(() => configureBlasFromEnv({ CLAP_RL_BLAS: "0", CLAP_RL_FUSED_FILTER: "1" }), /CLAP_RL_FUSED_FILTER=1 requires/);
   if (noAddon) return;
   assert.equal(configureBlasFromEnv({ CLAP_RL_FUSED_FILTER: "0" }).fusedFilter, false);
@@ -296,9 +296,9 @@ test("bad sizes give clear errors, not a crash", { skip: noAddon }, () => {
     assert.throws(() => filterSequence({ ...x, T: 0 }), /T and B must be positive integers/);
     assert.throws(() => filterSequence({ ...x, layers: [{ w: short, b: x.layers[1].b }] }), /'layers\[0\].w' has shape \[6,7\], expected \[6,6\]/);
     assert.throws(() => filterSequence({ ...x, layers: [] }), /at least one layer/);
-    setFusedFilter(false);
+    setFused("filter", false);
     assert.throws(() => filterSequence(x), /not active/);
-    setFusedFilter(true);
+    setFused("filter", true);
 
     // The addon itself checks every extent before writing anything.
     const lib = blasAddon()!;

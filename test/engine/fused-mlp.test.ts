@@ -1,8 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, liveTensors, tf } from "../../src/engine/tf.js";
-import { blasAddon, blasAvailable, blasStatus, configureBlasFromEnv, enableBlas, setFusedMlp } from "../../src/engine/blas.js";
-import { fusedMlpActive, mlpForward, type MlpLayer } from "../../src/engine/fused-mlp.js";
+import { blasAddon, blasAvailable, blasStatus, configureBlasFromEnv, enableBlas, fusedActive, setFused } from "../../src/engine/blas.js";
+import { mlpForward, type MlpLayer } from "../../src/engine/fused-mlp.js";
 import { MLP, activate, type Activation } from "../../src/engine/nn.js";
 import { Rng } from "../../src/engine/rng.js";
 import { UserError } from "../../src/errors.js";
@@ -181,8 +181,8 @@ test("MLP.apply and applyFromFirst run one fused kernel when it is on and the tf
   // applyFromFirst takes the first layer's output.
   const pre = tf.tidy(() => net.first.apply(x));
   const run = async (on: boolean) => {
-    setFusedMlp(on);
-    assert.equal(fusedMlpActive(), on);
+    setFused("mlp", on);
+    assert.equal(fusedActive("mlp"), on);
     let out: Float32Array[] = [];
     const prof = await tf.profile(() => {
       tf.tidy(() => {
@@ -201,7 +201,7 @@ test("MLP.apply and applyFromFirst run one fused kernel when it is on and the tf
     // apply(x) is applyFromFirst of the first layer's output.
     assert.ok(relErr(on.out[0], on.out[1]) < 1e-6);
   } finally {
-    setFusedMlp(true);
+    setFused("mlp", true);
     tf.dispose([x, pre]);
     net.dispose();
   }
@@ -211,7 +211,7 @@ test("CLAP_RL_FUSED_MLP and CLAP_RL_BLAS switch the fused MLP", () => {
   try {
     assert.throws(() => configureBlasFromEnv({ CLAP_RL_FUSED_MLP: "yes" }), UserError);
     assert.equal(configureBlasFromEnv({ CLAP_RL_BLAS: "0" }).fusedMlp, false);
-    assert.equal(fusedMlpActive(), false);
+    assert.equal(fusedActive("mlp"), false);
     assert.throws(() => configureBlasFromEnv({ CLAP_RL_BLAS: "0", CLAP_RL_FUSED_MLP: "1" }), /CLAP_RL_FUSED_MLP=1 requires/);
     if (noAddon) return;
     assert.equal(configureBlasFromEnv({ CLAP_RL_FUSED_MLP: "0" }).fusedMlp, false);
@@ -236,9 +236,9 @@ test("bad shapes give clear errors, not a crash", { skip: noAddon }, () => {
     assert.throws(() => mlpForward(x, [layers[0], { w: wrong, b: layers[1].b }], "selu"), /'layers\[1\].w' has shape \[8,5\], expected \[9,5\]/);
     assert.throws(() => mlpForward(x, [layers[0], { w: layers[1].w, b: layers[0].b }], "selu"), /'layers\[1\].b' has shape \[9\], expected \[5\]/);
     assert.throws(() => mlpForward(x, [], "selu"), /needs 1 to 64 layers/);
-    setFusedMlp(false);
+    setFused("mlp", false);
     assert.throws(() => mlpForward(x, layers, "selu"), /not active/);
-    setFusedMlp(true);
+    setFused("mlp", true);
 
     // The addon itself checks every extent before writing anything.
     const lib = blasAddon()!;
@@ -266,7 +266,7 @@ test("bad shapes give clear errors, not a crash", { skip: noAddon }, () => {
     assert.throws(() => lib.mlpGrads(dims, { ...grads, dw: [null, f(9 * 4)] }), /'dw\[1\]' has 36 elements, expected 45/);
     assert.throws(() => lib.mlpGrads(dims, { ...grads, dx: f(3) }), /'dx' has 3 elements/);
   } finally {
-    setFusedMlp(true);
+    setFused("mlp", true);
     tf.dispose([x, wrong, vec, ints, ...flat(layers)]);
   }
 });
@@ -283,7 +283,7 @@ function tinyAgent() {
 
 /** Runs `f` under tf.profile and checks that the fused MLP kernels ran exactly when the fused path is on. */
 async function onPath<T>(fused: boolean, f: () => T): Promise<T> {
-  setFusedMlp(fused);
+  setFused("mlp", fused);
   let out: T | undefined;
   const prof = await tf.profile(() => {
     out = f();
@@ -313,7 +313,7 @@ test("the model loss and gradients match between the fused MLP and the tfjs path
     assert.ok(relErr(fused[0], plain[0]) < 1e-5, `loss: ${fused[0][0]} vs ${plain[0][0]}`);
     assertClose(fused.slice(1), plain.slice(1), 1e-4, "model gradients");
   } finally {
-    setFusedMlp(true);
+    setFused("mlp", true);
   }
 });
 
@@ -339,6 +339,6 @@ test("one agent step gives the same results on the fused MLP and the tfjs path",
     assert.ok(fused.params.length > 0);
     fused.params.forEach((p, i) => assert.ok(relErr(p, plain.params[i]) < 1e-5, `parameter ${i}: rel err ${relErr(p, plain.params[i])}`));
   } finally {
-    setFusedMlp(true);
+    setFused("mlp", true);
   }
 });

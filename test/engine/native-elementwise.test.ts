@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, liveTensors, tf } from "../../src/engine/tf.js";
-import { blasAddon, blasAvailable, blasStatus, configureBlasFromEnv, disableBlas, enableBlas, setFusedFilter } from "../../src/engine/blas.js";
+import { blasAddon, blasAvailable, blasStatus, configureBlasFromEnv, disableBlas, enableBlas, setFused } from "../../src/engine/blas.js";
 import { nativeElementwiseActive } from "../../src/engine/native-elementwise.js";
 import { Adam } from "../../src/engine/optim.js";
 import { MLP } from "../../src/engine/nn.js";
@@ -360,7 +360,7 @@ function modelLossAndGrads(): Float32Array[] {
 
 test("native and pure-wasm paths give the same model loss and gradients on the synthetic windows", { skip: noAddon }, async (t) => {
   // The fused filter stays off on both paths, so the recurrence's SELUs run through the kernels under test.
-  setFusedFilter(false);
+  setFused("filter", false);
   try {
     assert.ok(enableBlas());
     let native: Float32Array[] = [];
@@ -379,7 +379,7 @@ test("native and pure-wasm paths give the same model loss and gradients on the s
     t.diagnostic(`loss rel diff ${rel(native[0], wasm[0]).toExponential(1)}, max gradient rel diff ${worst.toExponential(1)}`);
     assert.ok(worst < 1e-5, `max gradient rel diff ${worst}`);
   } finally {
-    setFusedFilter(true);
+    setFused("filter", true);
   }
 });
 

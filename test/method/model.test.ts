@@ -1,7 +1,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, liveTensors, tf } from "../../src/engine/tf.js";
-import { setFusedFilter } from "../../src/engine/blas.js";
+import { setFused } from "../../src/engine/blas.js";
 import { Rng } from "../../src/engine/rng.js";
 import { presetConfig, resolveConfig } from "../../src/config/presets.js";
 import type { ClapConfig } from "../../src/config/schema.js";
@@ -238,7 +238,7 @@ test("windows of length 1 train on both the tfjs loop and the fused filter", () 
   const batch = new WindowSampler(store, { B: 4, T: 1, normalise: true }, new Rng(2)).sample();
   const losses: number[] = [];
   for (const fused of [false, true]) {
-    setFusedFilter(fused);
+    setFused("filter", fused);
     try {
       const agent = new ClapAgent(tinyConfig(), DIMS, new Rng(1));
       const log = agent.modelStep(batch);
@@ -246,7 +246,7 @@ test("windows of length 1 train on both the tfjs loop and the fused filter", () 
       losses.push(log.loss);
       agent.dispose();
     } finally {
-      setFusedFilter(true);
+      setFused("filter", true);
     }
   }
   assert.ok(Math.abs(losses[0] - losses[1]) < 1e-4 * Math.abs(losses[0]), `${losses}`);
