@@ -15,12 +15,14 @@ import { UserError } from "../errors.js";
 import type { ObsStats } from "../data/store.js";
 import type { Policy, PolicyContext, PolicySpec } from "../eval/policy.js";
 import type { LatentState } from "../models/latent-action-model.js";
-import { buildNetworks, policyAction, type ClapNetworks } from "./clap-networks.js";
+import { buildNetworks, policyAction, priorAction, type ClapNetworks } from "./clap-networks.js";
 import { loadCheckpoint, resolveCheckpointDir } from "./checkpoint.js";
 
 export interface ActingOptions {
   stochastic: boolean;
   posterior: "mean" | "sample";
+  /** Act with the prior policy (ũ = μ, decoded mean) instead of the trained policy: the jump-start's reference. */
+  prior?: boolean;
 }
 
 export class ActingPolicy implements Policy {
@@ -68,8 +70,10 @@ export class ActingPolicy implements Policy {
       const postNoise = postSeed === undefined ? undefined : normal(this.nets.model.cfg.stoch, postSeed);
       const s = this.nets.model.filterStep(prev, prevAction, tf.tensor2d(x, [1, this.obsDim]), postNoise);
       const feat = this.nets.model.features(s);
-      const a = policyAction(this.nets, feat, policySeed === undefined ? undefined : { policy: normal(this.nets.policy.outDim, policySeed) });
-      return { state: { h: tf.keep(s.h), z: tf.keep(s.z) }, action: tf.keep(tf.clipByValue(a.action, -1, 1) as tf.Tensor2D) };
+      const a = this.opts.prior
+        ? requirePrior(priorAction(this.nets, feat))
+        : policyAction(this.nets, feat, policySeed === undefined ? undefined : { policy: normal(this.nets.policy.outDim, policySeed) }).action;
+      return { state: { h: tf.keep(s.h), z: tf.keep(s.z) }, action: tf.keep(tf.clipByValue(a, -1, 1) as tf.Tensor2D) };
     });
     tf.dispose([prev.h, prev.z, prevAction]);
     this.state = state;
@@ -93,11 +97,18 @@ export class ActingPolicy implements Policy {
   }
 }
 
+function requirePrior(a: tf.Tensor2D | null): tf.Tensor2D {
+  if (!a) throw new UserError("the prior policy needs a model with latent actions (model.latentAction = true)");
+  return a;
+}
+
 export interface ClapPolicyArgs {
   /** A checkpoint directory or a run directory (its latest checkpoint is used). */
   checkpoint: string;
   /** Overrides the checkpoint config's eval.stochastic. */
   stochastic?: boolean;
+  /** Act with the prior policy ũ = μ (ActingOptions.prior). */
+  prior?: boolean;
 }
 
 /** PolicyFactory: loads the model and policy of a C-LAP checkpoint (spec §8 acting, eval settings from its config). */
@@ -117,10 +128,11 @@ export async function createClapPolicy(args: unknown, ctx?: PolicyContext): Prom
   ckpt.restoreParams("model", nets.model.namedParams());
   ckpt.restoreParams("agent", nets.policy.namedParams("policy/"));
   ckpt.restoreParams("agent", nets.value.namedParams("value/"));
-  return new ActingPolicy(nets, config.data.obsNorm ? ckpt.obsStats : null, { stochastic: a.stochastic ?? config.eval.stochastic, posterior: config.eval.posterior }, true);
+  return new ActingPolicy(nets, config.data.obsNorm ? ckpt.obsStats : null, { stochastic: a.stochastic ?? config.eval.stochastic, posterior: config.eval.posterior, prior: a.prior === true }, true);
 }
 
 /** The PolicySpec evaluation uses to build a C-LAP policy from a checkpoint inside worker threads. */
-export function clapPolicySpec(checkpoint: string, stochastic?: boolean): PolicySpec {
-  return { module: new URL("./acting.js", import.meta.url).href, factory: "createClapPolicy", args: { checkpoint, stochastic } };
+export function clapPolicySpec(checkpoint: string, opts: { stochastic?: boolean; prior?: boolean } = {}): PolicySpec {
+  const args: ClapPolicyArgs = { checkpoint, stochastic: opts.stochastic, prior: opts.prior };
+  return { module: new URL("./acting.js", import.meta.url).href, factory: "createClapPolicy", args };
 }

@@ -23,12 +23,20 @@ export interface Algorithm {
   modelStep(batch: WindowBatch): Record<string, number>;
   /** One phase-2 gradient step against the frozen model. */
   agentStep(batch: WindowBatch): Record<string, number>;
-  /** Scalars computed at the evaluation cadence on a fixed dataset batch (value estimate, spec §13, …). */
-  diagnostics(batch: WindowBatch): Record<string, number>;
+  /**
+   * Scalars computed at the evaluation cadence on fixed dataset batches: random windows (`all`) and windows at
+   * episode starts (`start`) — value estimate (spec §13), action errors, ….
+   */
+  diagnostics(batches: { all: WindowBatch; start: WindowBatch }): Record<string, number>;
   /** A policy acting with the current parameters on raw observations, normalised with `stats`. */
   actingPolicy(stats: ObsStats | null, opts: { stochastic: boolean; posterior: "mean" | "sample" }): Policy;
   /** A spec that builds this algorithm's policy from a checkpoint directory (evaluation in worker threads). */
   policySpec(checkpointDir: string): PolicySpec;
+  /**
+   * Fixed reference policies evaluated closed-loop once, at agent step 0, beside the policy (they do not change in
+   * phase 2), keyed by the prefix their scores are logged under (C-LAP: "prior", ũ = μ).
+   */
+  referencePolicies(checkpointDir: string): Record<string, PolicySpec>;
   /** The algorithm's own random streams (initialisation excluded: it is used up at construction). */
   rngStates(): Record<string, RngState>;
   setRngStates(states: Record<string, RngState>): void;

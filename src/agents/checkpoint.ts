@@ -18,7 +18,7 @@ import type { RngState } from "../engine/rng.js";
 import { assignArrays, loadArrays, saveArrays, variablesToArrays, type NamedArray } from "../engine/serialize.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import { UserError } from "../errors.js";
-import { validateConfig, type ClapConfig } from "../config/schema.js";
+import { upgradeConfig, validateConfig, type ClapConfig } from "../config/schema.js";
 import { obsStatsFromJson, obsStatsToJson, type ObsStats } from "../data/store.js";
 import type { ModelDims } from "../models/latent-action-model.js";
 import type { ParamGroup } from "./algorithm.js";
@@ -177,6 +177,7 @@ export function loadCheckpoint(path: string, prefer: "checkpoint" | "model" = "c
   const state = readJson(join(dir, "state.json")) as CheckpointState;
   if (state?.format !== CHECKPOINT_FORMAT) throw new UserError(`${dir}/state.json: not a ${CHECKPOINT_FORMAT} checkpoint`);
   const config = readJson(join(dir, "config.json"));
+  upgradeConfig(config);
   validateConfig(config, `${dir}/config.json`);
   const statsJson = readJson(join(dir, "obs-stats.json"));
   const obsStats = statsJson === null ? null : obsStatsFromJson(statsJson, `${dir}/obs-stats.json`);

@@ -9,7 +9,6 @@
  * targets of the same rollout.
  */
 import { tf, stopGradient } from "../engine/tf.js";
-import { MLP } from "../engine/nn.js";
 import { Adam } from "../engine/optim.js";
 import { Rng, type RngState } from "../engine/rng.js";
 import type { ClapConfig } from "../config/schema.js";
@@ -17,15 +16,18 @@ import type { WindowBatch } from "../data/windows.js";
 import type { ObsStats } from "../data/store.js";
 import type { Policy, PolicySpec } from "../eval/policy.js";
 import { timeMajor, type LatentState, type ModelDims } from "../models/latent-action-model.js";
-import { buildNetworks, policyAction, resolved, type ClapNetworks } from "./clap-networks.js";
+import { buildNetworks, buildValue, policyAction, priorAction, resolved, type ClapNetworks, type ValueNetwork } from "./clap-networks.js";
 import { lambdaReturns, nStepReturns, stepWeights } from "./returns.js";
 import { ActingPolicy, clapPolicySpec } from "./acting.js";
 import type { Algorithm, ParamGroup } from "./algorithm.js";
 
+/** Entries from an episode's start over which the `_start` diagnostics average. */
+const START_STEPS = 10;
+
 export class ClapAgent implements Algorithm {
   readonly name = "clap";
   readonly nets: ClapNetworks;
-  private readonly slowValue: MLP | null;
+  private readonly slowValue: ValueNetwork | null;
   private readonly modelOpt: Adam;
   private readonly actorOpt: Adam;
   private readonly valueOpt: Adam;
@@ -39,9 +41,8 @@ export class ClapAgent implements Algorithm {
   ) {
     const init = runRng.split("init");
     this.nets = buildNetworks(cfg, dims, init);
-    const hidden = Array.from({ length: cfg.agent.layers }, () => cfg.agent.hidden);
     // The same init stream as the online value network, so the slow copy starts identical to it.
-    this.slowValue = cfg.agent.valueTarget === "slow" ? new MLP(this.nets.model.featDim, hidden, 1, init.split("value")) : null;
+    this.slowValue = cfg.agent.valueTarget === "slow" ? buildValue(cfg, dims, this.nets.model.featDim, init.split("value")) : null;
     const m = cfg.model;
     const a = cfg.agent;
     this.modelOpt = new Adam(this.nets.model.namedParams(), { lr: m.lr, eps: m.eps, clip: m.clip });
@@ -87,6 +88,7 @@ export class ClapAgent implements Algorithm {
    */
   agentStep(batch: WindowBatch): Record<string, number> {
     const a = this.cfg.agent;
+    if (this.valueOpt.steps < a.valueWarmup) return this.valueWarmupStep(batch);
     const H = a.horizon;
     const gamma = resolved(a.discount, "agent.discount");
     const { start, mask } = this.startStates(batch, this.imagination.tfSeed());
@@ -170,6 +172,31 @@ export class ClapAgent implements Algorithm {
     };
   }
 
+  /**
+   * A value warm-up step (agent.valueWarmup, docs/deviations.md): v regresses on the dataset's discounted
+   * return-to-go at the batch's posterior states, the behaviour policy's value, while the actor stays at its
+   * initialisation. Without it the value starts at 0 against returns of hundreds, and the first actor steps
+   * optimise a few imagined rewards.
+   */
+  private valueWarmupStep(batch: WindowBatch): Record<string, number> {
+    if (!batch.rtg) throw new Error("agent.valueWarmup needs window batches with returns-to-go (WindowOptions.returnsToGo)");
+    const { B, T } = batch;
+    const { start, mask } = this.startStates(batch, this.imagination.tfSeed());
+    const feats = tf.tidy(() => this.nets.model.features(start));
+    const target = tf.tensor1d(timeMajor(batch.rtg, B, T, 1));
+    // Entries with an action: a timeout-ended episode's final entry has no return recorded after it.
+    const w = tf.mul(mask, tf.tensor1d(timeMajor(batch.actMask, B, T, 1)));
+    const count = Math.max(1, tf.tidy(() => tf.sum(w).dataSync()[0]));
+    const weightedMean = (x: tf.Tensor) => tf.div(tf.sum(tf.mul(x, w)), count) as tf.Scalar;
+    const r = this.valueOpt.minimize(() => {
+      const v = tf.reshape(this.nets.value.apply(feats), [-1]);
+      return { loss: weightedMean(tf.mul(0.5, tf.square(tf.sub(v, target)))), terms: { value: weightedMean(v), value_target: weightedMean(target) } };
+    });
+    tf.dispose([start.h, start.z, mask, feats, target, w]);
+    if (this.slowValue && this.valueOpt.steps % this.cfg.agent.slowEvery === 0) this.copyValueToSlow();
+    return { value_loss: r.loss, ...r.terms, value_grad_norm: r.gradNorm };
+  }
+
   private copyValueToSlow(): void {
     if (!this.slowValue) return;
     const src = [...this.nets.value.namedParams().values()];
@@ -177,24 +204,40 @@ export class ClapAgent implements Algorithm {
   }
 
   /**
-   * On a fixed dataset batch, at posterior-mean states: the value estimate (spec §13) and the squared error between
-   * the policy's deterministic decoded action and the dataset action (the jump-start property, spec §4.3).
+   * On fixed dataset batches, at posterior-mean states: the value estimate (spec §13), and the squared error between
+   * the dataset action and the decoded action of the policy (its mode) and of the prior policy (ũ = μ), and between
+   * the two (`policy_prior_shift`: how far training has moved the policy), over all entries and over the first
+   * `START_STEPS` entries of episodes (`_start`), where the jump-start fails first.
    */
-  diagnostics(batch: WindowBatch): Record<string, number> {
-    const { start, mask } = this.startStates(batch, null);
-    const out = tf.tidy(() => {
-      const { B, T } = batch;
-      const feat = this.nets.model.features(start);
-      const value = tf.reshape(this.nets.value.apply(feat), [-1]);
-      const { action } = policyAction(this.nets, feat);
-      const act = tf.tensor2d(timeMajor(batch.act, B, T, this.dims.actDim), [B * T, this.dims.actDim]);
-      const actMask = tf.mul(mask, tf.tensor1d(timeMajor(batch.actMask, B, T, 1)));
-      const se = tf.mean(tf.square(tf.sub(action, act)), 1);
-      return tf.stack([tf.div(tf.sum(tf.mul(value, mask)), tf.sum(mask)), tf.div(tf.sum(tf.mul(se, actMask)), tf.sum(actMask))]);
-    });
-    const [valueEstimate, actionMse] = out.dataSync();
-    tf.dispose([out, start.h, start.z, mask]);
-    return { value_estimate: valueEstimate, policy_action_mse: actionMse };
+  diagnostics(batches: { all: WindowBatch; start: WindowBatch }): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [which, batch] of Object.entries(batches)) {
+      const { start, mask } = this.startStates(batch, null);
+      const stats = tf.tidy(() => {
+        const { B, T } = batch;
+        const feat = this.nets.model.features(start);
+        const value = tf.reshape(this.nets.value.apply(feat), [-1]);
+        const act = tf.tensor2d(timeMajor(batch.act, B, T, this.dims.actDim), [B * T, this.dims.actDim]);
+        // Time-major rows: row t·B + b is entry t of window b.
+        const early = Float32Array.from({ length: B * T }, (_, i) => (which === "start" && Math.floor(i / B) >= START_STEPS ? 0 : 1));
+        const w = tf.mul(tf.mul(mask, tf.tensor1d(timeMajor(batch.actMask, B, T, 1))), tf.tensor1d(early));
+        const meanSq = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.div(tf.sum(tf.mul(tf.mean(tf.square(tf.sub(a, b)), 1), w)), tf.sum(w));
+        const prior = priorAction(this.nets, feat);
+        const policy = policyAction(this.nets, feat).action;
+        // Against the data, and how far the policy has moved from the prior policy on dataset states.
+        return tf.stack([tf.div(tf.sum(tf.mul(value, mask)), tf.sum(mask)), meanSq(policy, act), ...(prior ? [meanSq(prior, act), meanSq(policy, prior)] : [])]);
+      });
+      const [valueEstimate, policyMse, priorMse, priorShift] = stats.dataSync();
+      tf.dispose([stats, start.h, start.z, mask]);
+      const suffix = which === "start" ? "_start" : "";
+      if (which === "all") out.value_estimate = valueEstimate;
+      out[`policy_action_mse${suffix}`] = policyMse;
+      if (priorMse !== undefined) {
+        out[`prior_action_mse${suffix}`] = priorMse;
+        out[`policy_prior_shift${suffix}`] = priorShift;
+      }
+    }
+    return out;
   }
 
   actingPolicy(stats: ObsStats | null, opts: { stochastic: boolean; posterior: "mean" | "sample" }): Policy {
@@ -203,6 +246,10 @@ export class ClapAgent implements Algorithm {
 
   policySpec(checkpointDir: string): PolicySpec {
     return clapPolicySpec(checkpointDir);
+  }
+
+  referencePolicies(checkpointDir: string): Record<string, PolicySpec> {
+    return this.nets.model.latentAction ? { prior: clapPolicySpec(checkpointDir, { prior: true }) } : {};
   }
 
   rngStates(): Record<string, RngState> {

@@ -52,6 +52,16 @@ export class ConstrainedPolicy extends Module {
     const hidden = Array.from({ length: cfg.layers }, () => cfg.hidden);
     this.net = this.child("net", new MLP(featDim, hidden, 2 * outDim, rng));
     this.stdShift = softplusInverse(cfg.initStd);
+    if (cfg.initMean === "zero") {
+      // m_raw ≡ 0 at initialisation: the untrained policy's mode is x = 0, i.e. ũ = μ, the prior policy itself
+      // (docs/deviations.md). Only the output layer's mean columns are zeroed; every other weight keeps its draw.
+      const out = this.net.later.length ? this.net.later[this.net.later.length - 1] : this.net.first;
+      for (const v of [out.w, out.b]) {
+        // Row-major [in, 2·outDim] and [2·outDim]: the mean is the first outDim of every row.
+        const values = (v.dataSync() as Float32Array).map((x, i) => (i % (2 * outDim) < outDim ? 0 : x));
+        tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
+      }
+    }
   }
 
   /** Pre-squash Normal N(m, s) of the policy at `feat`. */

@@ -27,6 +27,8 @@ import { writeJsonAtomic } from "../util/atomic.js";
 import type { ClapConfig } from "../config/schema.js";
 import type { EpisodeStore, ObsStats } from "../data/store.js";
 import { WindowSampler } from "../data/windows.js";
+import { meanAbsReturnToGo } from "../data/episode.js";
+import type { ModelDims } from "../models/latent-action-model.js";
 import type { PolicySpec } from "../eval/policy.js";
 import { evaluate, type EpisodeResult } from "../eval/evaluate.js";
 import { ACTION_CHECK_CSV, ACTION_CHECK_FILE, REPORT_FILE, writeRunReport } from "../report/run-report.js";
@@ -34,6 +36,7 @@ import { REFERENCES_FILE } from "../report/references.js";
 import { fmtNumber as fmt, fmtTerms, silentProgress, type Progress } from "../util/progress.js";
 import type { Algorithm } from "./algorithm.js";
 import { ClapAgent } from "./clap.js";
+import { resolved } from "./clap-networks.js";
 import { loadCheckpoint, readJson, saveCheckpoint, type Phase } from "./checkpoint.js";
 
 const require = createRequire(import.meta.url);
@@ -103,7 +106,7 @@ export class TrainingDiverged extends UserError {
   }
 }
 
-function createAlgorithm(config: ClapConfig, dims: { obsDim: number; actDim: number }, rng: Rng): Algorithm {
+function createAlgorithm(config: ClapConfig, dims: ModelDims, rng: Rng): Algorithm {
   switch (config.algo) {
     case "clap":
       return new ClapAgent(config, dims, rng);
@@ -179,7 +182,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const metricsPath = join(runDir, "metrics.jsonl");
   const manifestPath = join(runDir, "manifest.json");
   const { store } = opts;
-  const dims = { obsDim: store.obsSize, actDim: store.actDim };
+  const dims: ModelDims = { obsDim: store.obsSize, actDim: store.actDim };
   if (store.obsDtype !== "float32" || store.obsShape.length !== 1) {
     throw new UserError(`${opts.dataset.path}: observations of shape [${store.obsShape}] (${store.obsDtype}); this version trains on vector observations only`);
   }
@@ -243,6 +246,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   const rng = new Rng(config.seed);
   let dataRng = rng.split("data");
   let evalRng = rng.split("eval");
+  if (config.agent.valueScale === "returns") {
+    // Computed from the data once; a resumed run keeps the scale it started with.
+    dims.returnScale = resumeFrom?.dims.returnScale ?? Math.max(1, meanAbsReturnToGo(store.episodes, resolved(config.agent.discount, "agent.discount")));
+  }
   const algo = createAlgorithm(config, dims, rng);
   let obsStats: ObsStats | null = config.data.obsNorm ? store.obsStats : null;
   let phase: Phase = "model";
@@ -266,8 +273,20 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     modelStep = config.model.steps;
   }
 
-  const sampler = new WindowSampler(store, { B: config.data.batch, T: config.data.window, normalise: config.data.obsNorm, stats: obsStats ?? undefined }, dataRng);
-  const diagBatch = new WindowSampler(store, { B: config.data.batch, T: config.data.window, normalise: config.data.obsNorm, stats: obsStats ?? undefined }, rng.split("diagnostics")).sample();
+  const windowOpts = {
+    B: config.data.batch,
+    T: config.data.window,
+    normalise: config.data.obsNorm,
+    stats: obsStats ?? undefined,
+    coverage: config.data.coverage,
+    returnsToGo: config.agent.discount ?? undefined,
+  };
+  const sampler = new WindowSampler(store, windowOpts, dataRng);
+  // Fixed diagnostic batches: random windows, and windows at episode starts (where a model that under-trains them
+  // fails first, docs/deviations.md).
+  const diagRng = rng.split("diagnostics");
+  const diagSampler = new WindowSampler(store, windowOpts, diagRng);
+  const diagBatches = { all: diagSampler.sample(), start: diagSampler.episodeStarts(config.data.batch, diagRng) };
   const log = (record: Record<string, unknown>) => appendFileSync(metricsPath, JSON.stringify(record) + "\n");
   const progress = opts.progress ?? silentProgress();
   const t0 = Date.now();
@@ -290,7 +309,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   };
 
   const evaluate = async (episodes: number): Promise<Record<string, number>> => {
-    const record: Record<string, number> = { ...algo.diagnostics(diagBatch) };
+    const record: Record<string, number> = { ...algo.diagnostics(diagBatches) };
     const summary = () => `eval @ agent step ${agentStep}: ${fmtTerms(record, Infinity)}`;
     if (opts.evaluate && episodes > 0) {
       const g = algo.groups();
@@ -300,13 +319,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
         config,
         obsStats,
       });
-      const task = progress.task(`eval @ agent step ${agentStep}`, episodes, { unit: "episodes" });
+      const refs = agentStep === 0 ? Object.entries(algo.referencePolicies(evalPolicyDir)) : [];
+      const task = progress.task(`eval @ agent step ${agentStep}${refs.length ? ` (policy, ${refs.map(([n]) => n).join(", ")})` : ""}`, episodes * (1 + refs.length), { unit: "episodes" });
       let done = 0;
       const onEpisode = (e: EpisodeResult) => task.update(++done, `return ${fmt(e.return)}${e.normalizedScore !== null ? ` score ${fmt(e.normalizedScore)}` : ""}`);
+      const seed = evalRng.tfSeed();
+      const run = async (spec: PolicySpec, prefix: string) => {
+        const r = await opts.evaluate!(spec, { episodes, seed, onEpisode });
+        record[`${prefix}return_mean`] = mean(r.returns);
+        record[`${prefix}return_std`] = std(r.returns);
+        record[`${prefix}length_mean`] = mean(r.lengths);
+        if (r.scores) Object.assign(record, { [`${prefix}score_mean`]: mean(r.scores), [`${prefix}score_std`]: std(r.scores) });
+      };
       try {
-        const r = await opts.evaluate(algo.policySpec(evalPolicyDir), { episodes, seed: evalRng.tfSeed(), onEpisode });
-        Object.assign(record, { episodes, return_mean: mean(r.returns), return_std: std(r.returns), length_mean: mean(r.lengths) });
-        if (r.scores) Object.assign(record, { score_mean: mean(r.scores), score_std: std(r.scores) });
+        record.episodes = episodes;
+        await run(algo.policySpec(evalPolicyDir), "");
+        // The same episode seeds as the policy's, so the two scores are paired.
+        for (const [name, spec] of refs) await run(spec, `${name}_`);
       } catch (e) {
         task.finish(`eval @ agent step ${agentStep}: failed`);
         throw e;

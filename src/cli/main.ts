@@ -11,6 +11,7 @@ import { registerBehaviourCommands } from "./behaviour.js";
 import { registerReportCommands } from "./report.js";
 import { registerQuickstartCommand } from "./quickstart.js";
 import { registerSweepCommand } from "./sweep.js";
+import { registerReproduceCommand } from "./reproduce.js";
 import { registerBenchCommand } from "./bench.js";
 
 const require = createRequire(import.meta.url);
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerQuickstartCommand(program);
   registerTrainCommands(program);
   registerSweepCommand(program);
+  registerReproduceCommand(program);
   registerEnvCommands(program);
   registerDatasetCommands(program);
   registerBehaviourCommands(program);

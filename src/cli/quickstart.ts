@@ -11,7 +11,7 @@
  *
  * Size of the default dataset: 200,000 rows (D4RL's hopper-medium has 1M). Making it takes about half a minute
  * (≈ 7,000 rows/s with the SAC policy, 2 cores) and the file is ≈ 32 MB. The small preset's model phase samples
- * 1,200 × 16 windows × 32 steps ≈ 614k transitions, so 200k rows are each seen about three times: more rows would
+ * 3,000 × 16 windows × 32 entries ≈ 1.5M entries, so 200k rows are each seen about seven times: more rows would
  * add making, loading and report time (the action check searches neighbours among all dataset states) without
  * giving the short training anything it can use, while much fewer rows would let the model memorise the data.
  */

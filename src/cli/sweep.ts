@@ -106,36 +106,15 @@ function finalScore(dir: string): string {
   return "no final evaluation";
 }
 
-async function sweepCommand(f: SweepFlags): Promise<void> {
-  if (f.algo !== "clap") throw new UserError(`--algo '${f.algo}': unknown algorithm; available: clap`);
-  const names = f.datasets.split(",").map((d) => d.trim()).filter((d) => d !== "");
-  if (names.length === 0) throw new UserError("--datasets: give at least one dataset name or path");
-  if (f.seeds.length === 0) throw new UserError("--seeds: no seeds");
-  // A bad --set or --preset fails here once instead of in every child.
-  const config = buildConfig({ preset: f.preset, sets: f.set });
-  if (f.env !== undefined) envInfo(f.env);
-  const out = resolve(f.out);
-  const logs = join(out, "logs");
-  mkdirSync(logs, { recursive: true });
-  const progress = createProgress();
-  const runs: SweepRun[] = [];
-  for (const arg of names) {
-    const dataset = await resolveDataset(arg, { size: f.datasetSize, policyDir: f.policyDir, progress });
-    const envId = f.env ?? dataset.envId;
-    if (!envId) throw new UserError(`--datasets '${arg}': pass --env <id> (the dataset does not imply an environment)`);
-    for (const seed of f.seeds) {
-      const name = `${dataset.name}-${f.algo}-${config.preset}-s${seed}`;
-      const dir = join(out, name);
-      const args = ["train", "--dataset", resolve(dataset.path), "--env", envId, "--algo", f.algo, "--seed", String(seed), "--out", dir];
-      if (f.preset !== undefined) args.push("--preset", f.preset);
-      for (const s of f.set) args.push("--set", s);
-      runs.push({ name, dir, dataset, envId, seed, args });
-    }
-  }
+/**
+ * Runs a grid of `clap-rl train` children, `jobs` at a time: a run whose manifest says "done" is skipped, any other
+ * is started (train continues an unfinished run with the same request). One status line per run event through
+ * `say`; Ctrl-C reaches the children, which checkpoint and stop, and no new run starts. Returns each started or
+ * skipped run's outcome (runs not started are absent).
+ */
+export async function runGrid(runs: SweepRun[], o: { jobs: number; logs: string; say: (line: string) => void }): Promise<Map<string, SweepOutcome>> {
+  const { say, logs } = o;
   const total = runs.length;
-  const say = (line: string) => process.stdout.write(`${line}\n`);
-  say(`sweep: ${total} runs (${names.length} dataset(s) × ${f.seeds.length} seed(s)), ${f.jobs} at a time, in ${out}`);
-
   const outcomes = new Map<string, SweepOutcome>();
   let next = 0;
   let finished = 0;
@@ -175,10 +154,45 @@ async function sweepCommand(f: SweepFlags): Promise<void> {
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.min(f.jobs, runs.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(o.jobs, runs.length) }, worker));
   } finally {
     process.removeListener("SIGINT", onSigint);
   }
+
+  return outcomes;
+}
+
+async function sweepCommand(f: SweepFlags): Promise<void> {
+  if (f.algo !== "clap") throw new UserError(`--algo '${f.algo}': unknown algorithm; available: clap`);
+  const names = f.datasets.split(",").map((d) => d.trim()).filter((d) => d !== "");
+  if (names.length === 0) throw new UserError("--datasets: give at least one dataset name or path");
+  if (f.seeds.length === 0) throw new UserError("--seeds: no seeds");
+  // A bad --set or --preset fails here once instead of in every child.
+  const config = buildConfig({ preset: f.preset, sets: f.set });
+  if (f.env !== undefined) envInfo(f.env);
+  const out = resolve(f.out);
+  const logs = join(out, "logs");
+  mkdirSync(logs, { recursive: true });
+  const progress = createProgress();
+  const runs: SweepRun[] = [];
+  for (const arg of names) {
+    const dataset = await resolveDataset(arg, { size: f.datasetSize, policyDir: f.policyDir, progress });
+    const envId = f.env ?? dataset.envId;
+    if (!envId) throw new UserError(`--datasets '${arg}': pass --env <id> (the dataset does not imply an environment)`);
+    for (const seed of f.seeds) {
+      const name = `${dataset.name}-${f.algo}-${config.preset}-s${seed}`;
+      const dir = join(out, name);
+      const args = ["train", "--dataset", resolve(dataset.path), "--env", envId, "--algo", f.algo, "--seed", String(seed), "--out", dir];
+      if (f.preset !== undefined) args.push("--preset", f.preset);
+      for (const s of f.set) args.push("--set", s);
+      runs.push({ name, dir, dataset, envId, seed, args });
+    }
+  }
+  const total = runs.length;
+  const say = (line: string) => process.stdout.write(`${line}\n`);
+  say(`sweep: ${total} runs (${names.length} dataset(s) × ${f.seeds.length} seed(s)), ${f.jobs} at a time, in ${out}`);
+
+  const outcomes = await runGrid(runs, { jobs: f.jobs, logs, say });
 
   const withRuns = runs.filter((r) => existsSync(join(r.dir, "manifest.json"))).map((r) => r.dir);
   const { runs: data, problems } = readRuns(withRuns);

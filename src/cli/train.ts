@@ -4,7 +4,7 @@
  *   clap-rl train --dataset <name|path> [--env <id>] [--algo clap] [--preset small] [--seed N] [--out DIR]
  *                 [--set k=v]... [--config FILE] [--model-from DIR] [--resume | --force] [--dataset-size N]
  *                 [--policy-dir DIR] [--quiet]
- *   clap-rl eval  --run DIR [--episodes N] [--seed N] [--workers N] [--stochastic] [--json]
+ *   clap-rl eval  --run DIR [--episodes N] [--seed N] [--workers N] [--stochastic] [--prior] [--json]
  *
  * --dataset takes a file or folder (D4RL .hdf5, Minari, V-D4RL) or a registered name: `clap:hopper/medium`
  * (`-regen1` optional) or its short form `hopper-medium`. A registered dataset that is not made yet is made
@@ -376,6 +376,7 @@ interface EvalFlags {
   seed: number;
   workers?: number;
   stochastic?: boolean;
+  prior?: boolean;
   json?: boolean;
 }
 
@@ -389,7 +390,8 @@ async function evalCommand(f: EvalFlags): Promise<void> {
   if (ckpt.state.phase !== "done" && !f.json) process.stderr.write(`note: ${dir} is an unfinished run (phase ${ckpt.state.phase}, agent step ${ckpt.state.agentStep})\n`);
   const episodes = f.episodes ?? ckpt.config.eval.finalEpisodes ?? 10;
   if (episodes < 1) throw new UserError("--episodes must be at least 1");
-  const r = await evaluate(clapPolicySpec(resolve(dir), f.stochastic), envId, { episodes, seed: f.seed, workers: f.workers ?? ckpt.config.eval.workers });
+  if (f.prior && !ckpt.config.model.latentAction) throw new UserError(`--prior: ${dir} has no latent action prior (model.latentAction = false)`);
+  const r = await evaluate(clapPolicySpec(resolve(dir), { stochastic: f.stochastic, prior: f.prior }), envId, { episodes, seed: f.seed, workers: f.workers ?? ckpt.config.eval.workers });
   const out = {
     run: resolve(f.run),
     checkpoint: resolve(dir),
@@ -398,6 +400,7 @@ async function evalCommand(f: EvalFlags): Promise<void> {
     seed: f.seed,
     episodes,
     stochastic: f.stochastic ?? ckpt.config.eval.stochastic,
+    policy: f.prior ? "prior (ũ = μ)" : "trained",
     returns: r.returns,
     lengths: r.lengths,
     returnMean: r.returnMean,
@@ -412,7 +415,7 @@ async function evalCommand(f: EvalFlags): Promise<void> {
     return;
   }
   const lines = [
-    `run ${out.run} (agent step ${out.agentStep}) on ${envId}: ${episodes} episodes, seed ${f.seed}`,
+    `run ${out.run} (${f.prior ? "prior policy ũ = μ" : `agent step ${out.agentStep}`}) on ${envId}: ${episodes} episodes, seed ${f.seed}`,
     `return ${r.returnMean.toFixed(2)} ± ${r.returnStd.toFixed(2)}, length ${r.lengthMean.toFixed(1)}`,
   ];
   if (r.normalizedMean !== null) lines.push(`normalised score ${r.normalizedMean.toFixed(1)} ± ${(r.normalizedStd ?? 0).toFixed(1)}`);
@@ -448,6 +451,7 @@ export function registerTrainCommands(program: Command): void {
     .option("--seed <n>", "evaluation seed", nonNegativeInt("--seed"), 0)
     .option("--workers <n>", "worker threads (0 = in this thread; default: the run's eval.workers)", nonNegativeInt("--workers"))
     .option("--stochastic", "sample the policy instead of taking its mode")
+    .option("--prior", "play the prior policy ũ = μ (decoded) instead of the trained one: the jump-start's reference")
     .option("--json", "print the result as JSON")
     .action(async (f: EvalFlags) => evalCommand(f));
 }

@@ -12,7 +12,7 @@ function fullPreset(): ClapConfig {
     algo: "clap",
     preset: "full",
     seed: 0,
-    data: { window: 50, batch: 64, obsNorm: true, rewardTransform: "none", splitAt: "auto" },
+    data: { window: 50, batch: 64, obsNorm: true, rewardTransform: "none", splitAt: "auto", coverage: "equal" },
     model: {
       latentAction: true,
       hidden: 256,
@@ -26,6 +26,8 @@ function fullPreset(): ClapConfig {
       actionMinStd: 0.1,
       termination: true,
       maskFirstReward: true,
+      // klState 0.1: the prior policy of hopper-medium models scores 30.4 instead of 8.5 (docs/deviations.md).
+      scales: { obs: 1, act: 1, rew: 1, cont: 1, klState: 0.1, klAction: 1 },
       kl: { freeNats: 0, balance: 0 },
       init: "uniform",
       lr: 3e-4,
@@ -33,7 +35,7 @@ function fullPreset(): ClapConfig {
       clip: 100,
       steps: 50_000,
     },
-    policy: { constraint: "box", hidden: 256, layers: 2, initStd: 1.0, minStd: 1e-4, meanScale: 5 },
+    policy: { constraint: "box", hidden: 256, layers: 2, initStd: 1.0, minStd: 1e-4, meanScale: 5, initMean: "zero" },
     agent: {
       epsilon: null,
       horizon: 15,
@@ -51,6 +53,8 @@ function fullPreset(): ClapConfig {
       lr: 8e-5,
       eps: 1e-5,
       clip: 100,
+      valueScale: "none",
+      valueWarmup: 0,
       steps: 1_000_000,
       // 3,200 start states × H 15 at width 256 keep ≈ 9 GB of rollout tape, past the 4 GiB wasm heap; 400-row chunks
       // peak near 1.2 GB and give the same gradient.
@@ -78,19 +82,16 @@ function tinyPreset(): ClapConfig {
  * Laptop preset: the whole `npm start` job (make a small hopper-medium dataset, train the model, train the agent,
  * evaluate) must fit 15 minutes on 2 cores. Sizes: B 16 × T 32, hidden/deter/embed 128, stoch 16, d_u 8, H 5
  * (the horizon of the spec's V-D4RL preset and of Offline DV2/LOMPO; the agent step is linear in H).
- * Budget, with the slowest step times measured on the 2-core development machine (`npm run bench -- method`, pure
- * tfjs-wasm, 1 thread, hopper dims 11/3, other jobs running): model step ≤ 0.37 s, agent step ≤ 0.65 s wall;
- * acting 1.5 ms per hopper step. 1,200 model steps × 0.37 s = 7.4 min; 400 agent steps × 0.65 s = 4.3 min;
- * evaluations at agent steps 0 and 200 (3 episodes each) and a final 5 = 11 episodes × ≤ 1,000 steps × 1.5 ms
- * ≤ 0.3 min. About 12 min in the worst case; with the native addon's kernels a model step takes ≈ 34 ms and an
- * agent step ≈ 107 ms CPU (`clap-rl bench method`), and a measured `npm start` on a loaded machine took 1 min 50 s
- * including making the dataset.
+ * Model steps: 3,000. At the earlier 1,200 the prior policy's decoded-action error was still falling steeply, and
+ * 3,000 still fits the budget on the pure-wasm path: model step ≈ 0.18 s and agent step ≈ 0.41 s there (`clap-rl bench method`, issue 15's idle
+ * machine) give 9 + 2.7 min, plus about half a minute each for the dataset and the evaluations. With the native
+ * kernels a model step takes ≈ 35–40 ms and an agent step ≈ 110 ms.
  */
 function smallPreset(): ClapConfig {
   const c = fullPreset();
   c.preset = "small";
   c.data = { ...c.data, window: 32, batch: 16 };
-  c.model = { ...c.model, hidden: 128, embed: 128, deter: 128, stoch: 16, latentActionDim: 8, steps: 1_200 };
+  c.model = { ...c.model, hidden: 128, embed: 128, deter: 128, stoch: 16, latentActionDim: 8, steps: 3_000 };
   c.policy = { ...c.policy, hidden: 128 };
   c.agent = { ...c.agent, horizon: 5, hidden: 128, steps: 400, chunk: 0 };
   c.eval = { ...c.eval, every: 200, episodes: 3, finalEpisodes: 5 };

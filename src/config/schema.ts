@@ -19,6 +19,11 @@ export interface DataConfig {
   rewardTransform: "none" | "minus-one" | "cql";
   /** Episode splitting: "auto" lets the loader choose (done for locomotion, timeouts for antmaze, spec §15 item 10). */
   splitAt: "auto" | "done" | "timeouts";
+  /**
+   * "equal": every dataset entry lies in T training windows, episode starts and ends included (truncated windows at
+   * both ends); "full": only full windows, which cover starts and ends T-fold less (docs/deviations.md).
+   */
+  coverage: "equal" | "full";
 }
 
 export interface ModelConfig {
@@ -46,6 +51,13 @@ export interface ModelConfig {
   termination: boolean;
   /** Mask reward/termination terms at an episode's first entry (spec §3.2 m^r). */
   maskFirstReward: boolean;
+  /**
+   * Scales of the model loss terms (spec eq. 5 has all 1). `act` scales the action half of the joint likelihood,
+   * reconstruction and latent-action KL together, so it does not change the price of information in u. `klState`
+   * below 1 lets the latent state keep the precision a behaviour model needs; `klAction` below 1 makes the latent
+   * action, rather than the decoder's σ, carry the data's action spread (docs/deviations.md).
+   */
+  scales: { obs: number; act: number; rew: number; cont: number; klState: number; klAction: number };
   kl: {
     /** Free nats on the batch-mean KL (0 = plain ELBO). */
     freeNats: number;
@@ -70,6 +82,11 @@ export interface PolicyConfig {
   minStd: number;
   /** m = meanScale·tanh(m_raw / meanScale). */
   meanScale: number;
+  /**
+   * "zero": the output layer's mean weights start at 0, so the untrained policy's mode is ũ = μ (the prior policy);
+   * "random": they keep their random draw, as every other layer (docs/deviations.md).
+   */
+  initMean: "zero" | "random";
 }
 
 export interface AgentConfig {
@@ -95,6 +112,16 @@ export interface AgentConfig {
   lr: number;
   eps: number;
   clip: number;
+  /**
+   * "returns": v(s) = (the data's mean |return-to-go|) · MLP(s), so the value starts in the units of the returns;
+   * "none": a plain MLP, the paper's (docs/deviations.md).
+   */
+  valueScale: "none" | "returns";
+  /**
+   * Agent steps at the start of phase 2 in which only the value learns, regressing on the dataset's discounted
+   * return-to-go; the actor waits (0: off, the paper's schedule; docs/deviations.md). They count in `steps`.
+   */
+  valueWarmup: number;
   /** Phase-2 gradient steps. */
   steps: number;
   /** Start states per gradient-accumulation chunk (0: all B·T at once); bounds the rollout tape's memory. */
@@ -157,6 +184,7 @@ export const SCHEMA: Schema = {
     obsNorm: bool,
     rewardTransform: oneOf("none", "minus-one", "cql"),
     splitAt: oneOf("auto", "done", "timeouts"),
+    coverage: oneOf("equal", "full"),
   },
   model: {
     latentAction: bool,
@@ -171,6 +199,7 @@ export const SCHEMA: Schema = {
     actionMinStd: num({ positive: true }),
     termination: bool,
     maskFirstReward: bool,
+    scales: { obs: num({ min: 0 }), act: num({ min: 0 }), rew: num({ min: 0 }), cont: num({ min: 0 }), klState: num({ min: 0 }), klAction: num({ min: 0 }) },
     kl: { freeNats: num({ min: 0 }), balance: num({ min: 0, max: 1 }) },
     init: oneOf("uniform", "lecun"),
     lr: num({ positive: true }),
@@ -185,6 +214,7 @@ export const SCHEMA: Schema = {
     initStd: num({ positive: true }),
     minStd: num({ min: 0 }),
     meanScale: num({ positive: true }),
+    initMean: oneOf("zero", "random"),
   },
   agent: {
     epsilon: num({ positive: true, nullable: true }),
@@ -203,6 +233,8 @@ export const SCHEMA: Schema = {
     lr: num({ positive: true }),
     eps: num({ positive: true }),
     clip: num({ min: 0 }),
+    valueScale: oneOf("none", "returns"),
+    valueWarmup: int(0),
     steps: int(0),
     chunk: int(0),
   },
@@ -322,6 +354,35 @@ export function mergeConfigObject(config: ClapConfig, obj: unknown, where: strin
     }
   };
   walk(obj, SCHEMA, []);
+}
+
+/**
+ * Fields added after the first config version, with the value that reproduces the behaviour of a config written
+ * before them (not today's default): a saved run or checkpoint that lacks them loads, resumes and evaluates exactly
+ * as it was trained.
+ */
+const ADDED_FIELDS: [string[], unknown][] = [
+  [["data", "coverage"], "full"],
+  [["model", "scales"], { obs: 1, act: 1, rew: 1, cont: 1, klState: 1, klAction: 1 }],
+  [["policy", "initMean"], "random"],
+  [["agent", "valueWarmup"], 0],
+  [["agent", "valueScale"], "none"],
+];
+
+/** Fills the fields an older config lacks (ADDED_FIELDS) in place; returns whether any was missing. */
+export function upgradeConfig(config: unknown): boolean {
+  let filled = false;
+  for (const [path, value] of ADDED_FIELDS) {
+    const parent = path.slice(0, -1).reduce<unknown>((o, p) => (o !== null && typeof o === "object" ? (o as Record<string, unknown>)[p] : undefined), config);
+    // A missing or malformed section is left for validateConfig to name.
+    if (parent === null || typeof parent !== "object") continue;
+    const key = path[path.length - 1];
+    if (!Object.hasOwn(parent, key)) {
+      (parent as Record<string, unknown>)[key] = structuredClone(value);
+      filled = true;
+    }
+  }
+  return filled;
 }
 
 /** Checks that every schema field is present with the right type and that there are no extra keys. */

@@ -40,3 +40,28 @@ export function returnOf(ep: Episode): number {
   for (let i = 1; i < ep.length; i++) r += ep.rew[i];
   return r;
 }
+
+/**
+ * Discounted return-to-go G_t = Σ_{j≥0} γ^j r_{t+1+j} at every entry of an episode (0 at the final entry), stopping
+ * after a transition with continuation 0 and at the episode's end (no bootstrap at timeouts).
+ */
+export function returnsToGo(ep: Episode, gamma: number): Float64Array {
+  const g = new Float64Array(ep.length);
+  for (let t = ep.length - 2; t >= 0; t--) g[t] = ep.rew[t + 1] + gamma * ep.cont[t + 1] * g[t + 1];
+  return g;
+}
+
+/** Mean |G_t| over the entries where an action was taken (the scale of the values an agent learns on this data). */
+export function meanAbsReturnToGo(episodes: readonly Episode[], gamma: number): number {
+  let sum = 0;
+  let n = 0;
+  for (const ep of episodes) {
+    const g = returnsToGo(ep, gamma);
+    for (let t = 0; t < ep.length; t++) {
+      if (!ep.actMask[t]) continue;
+      sum += Math.abs(g[t]);
+      n++;
+    }
+  }
+  return n === 0 ? 0 : sum / n;
+}

@@ -21,9 +21,11 @@ import type { Rng } from "../engine/rng.js";
 import type { ModelConfig } from "../config/schema.js";
 import type { WindowBatch } from "../data/windows.js";
 
+/** What the networks take from the data: sizes, and the value scale (agent.valueScale "returns"; absent: 1). */
 export interface ModelDims {
   obsDim: number;
   actDim: number;
+  returnScale?: number;
 }
 
 /** A window batch as model inputs: the data layer's WindowBatch without its shape metadata. */
@@ -278,7 +280,11 @@ export class LatentActionModel extends Module {
       terms.act = mean(tf.neg(this.actionDecoder(feat, u).logProb(act)), mA);
       terms.kl_u = this.klTerm(q, uPrior.apply(feat), mA, N);
     }
-    const loss = tf.addN(Object.values(terms)) as tf.Scalar;
+    // The action half of the joint likelihood (reconstruction and latent-action KL) shares `act`, so weighting it
+    // does not change the price of information in u; `klAction` does.
+    const sc = this.cfg.scales;
+    const scaleOf: Record<string, number> = { obs: sc.obs, act: sc.act, kl_u: sc.act * sc.klAction, rew: sc.rew, cont: sc.cont, kl_s: sc.klState };
+    const loss = tf.addN(Object.entries(terms).map(([k, v]) => (scaleOf[k] === 1 ? v : tf.mul(scaleOf[k], v)))) as tf.Scalar;
     return { loss, terms };
   }
 

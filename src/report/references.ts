@@ -16,7 +16,7 @@
  * The references are cached in the run directory (references.json), keyed by the dataset file's path, size and
  * modification time and by γ and the loader settings, so a re-rendered report does not reload the dataset.
  */
-import { returnOf, type Episode } from "../data/episode.js";
+import { returnOf, returnsToGo, type Episode } from "../data/episode.js";
 import { fileStamp, readCache, sameKey, writeCache, type FileStamp } from "./cache.js";
 
 export interface ValueReferences {
@@ -31,12 +31,6 @@ export interface ValueReferences {
   averageEpisodeReturn: number;
 }
 
-/** Discounted return-to-go at every entry of an episode (0 at the final entry). */
-export function returnsToGo(ep: Episode, gamma: number): Float64Array {
-  const g = new Float64Array(ep.length);
-  for (let t = ep.length - 2; t >= 0; t--) g[t] = ep.rew[t + 1] + gamma * ep.cont[t + 1] * g[t + 1];
-  return g;
-}
 
 export function valueReferences(episodes: readonly Episode[], gamma: number): ValueReferences {
   let sum = 0;

@@ -16,7 +16,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UserError } from "../errors.js";
-import { mergeConfigObject, validateConfig, type ClapConfig } from "../config/schema.js";
+import { mergeConfigObject, upgradeConfig, validateConfig, type ClapConfig } from "../config/schema.js";
 import { PRESETS, presetConfig } from "../config/presets.js";
 
 export interface MetricRecord {
@@ -163,9 +163,11 @@ function readJsonFile(path: string, dir: string, what: string): unknown {
  * so missing fields are filled from the run's preset (unknown keys or wrong types remain errors).
  */
 function runConfig(raw: unknown, where: string): { config: ClapConfig; filled: boolean } {
+  // Fields added since with the values the run was trained with; anything else missing comes from the preset.
+  const upgraded = upgradeConfig(raw);
   try {
     validateConfig(raw, where);
-    return { config: raw, filled: false };
+    return { config: raw, filled: upgraded };
   } catch (e) {
     if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw e;
     const preset = (raw as { preset?: unknown }).preset;

@@ -189,21 +189,29 @@ function scoreChart(run: RunData, refs: ReferenceResult): ChartConfig {
   );
   if (run.last) datasets.push(marker(`last${run.partial ? " so far" : " (final evaluation)"}: ${fmt(run.last.mean)}`, run.last, "#111827", "rectRot"));
   if (run.best) datasets.push(marker(`best (online selection, optimistic): ${fmt(run.best.mean)}`, run.best, "#d62728", "triangle"));
+  const xs = run.curve.map((p) => p.step);
+  const level = (label: string, y: number, c: string, dash: number[]) => ({
+    label,
+    data: [
+      { x: Math.min(...xs), y },
+      { x: Math.max(...xs), y },
+    ],
+    borderColor: c,
+    borderDash: dash,
+    pointRadius: 0,
+  });
+  const prior = priorPolicy(run);
+  if (prior !== null && xs.length > 0) datasets.push(level(`prior policy ũ = μ (evaluated at step 0; fixed in phase 2): ${fmt(prior)}`, prior, "#9467bd", [2, 3]));
   const dsAvg = datasetAverage(run, refs);
-  if (dsAvg !== null && run.curve.length > 0) {
-    const xs = run.curve.map((p) => p.step);
-    datasets.push({
-      label: `dataset's own average ${name}: ${fmt(dsAvg)}`,
-      data: [
-        { x: Math.min(...xs), y: dsAvg },
-        { x: Math.max(...xs), y: dsAvg },
-      ],
-      borderColor: "#6b7280",
-      borderDash: [6, 4],
-      pointRadius: 0,
-    });
-  }
+  if (dsAvg !== null && xs.length > 0) datasets.push(level(`dataset's own average ${name}: ${fmt(dsAvg)}`, dsAvg, "#6b7280", [6, 4]));
   return { type: "line", data: { datasets }, options: lineOptions("agent gradient steps", name) };
+}
+
+/** The prior policy's (ũ = μ) closed-loop score or return, in the chart's metric, when the run evaluated it. */
+function priorPolicy(run: RunData): number | null {
+  const key = run.metric === "score" ? "prior_score_mean" : "prior_return_mean";
+  const r = run.evals.find((e) => typeof e[key] === "number");
+  return r ? (r[key] as number) : null;
 }
 
 /** The dataset's mean episode return in the chart's metric, when it can be expressed in it. */
@@ -294,7 +302,7 @@ function card(k: string, v: string, d: string): string {
 }
 
 function evalTable(run: RunData): string {
-  const cols = ["score_mean", "score_std", "return_mean", "return_std", "length_mean", "episodes", "value_estimate", "policy_action_mse"].filter((c) => run.evals.some((r) => typeof r[c] === "number"));
+  const cols = ["score_mean", "score_std", "return_mean", "return_std", "length_mean", "episodes", "prior_score_mean", "prior_length_mean", "value_estimate", "policy_action_mse", "policy_action_mse_start", "prior_action_mse", "prior_action_mse_start", "policy_prior_shift"].filter((c) => run.evals.some((r) => typeof r[c] === "number"));
   const lastStep = run.last?.record;
   const bestStep = run.best?.record;
   const rows = run.evals.map((r) => [
@@ -383,6 +391,8 @@ export async function buildRunReport(runDir: string, options: RunReportOptions =
   const cards: string[] = [];
   if (run.last) cards.push(card(run.partial ? `latest ${name}` : `last ${name} (headline)`, fmt(run.last.mean), `± ${fmt(run.last.std)} over ${run.last.record.episodes ?? "?"} episodes, step ${run.last.step}`));
   if (run.best) cards.push(card(`best ${name}`, fmt(run.best.mean), `online selection, optimistic; step ${run.best.step}`));
+  const prior = priorPolicy(run);
+  if (prior !== null) cards.push(card(`prior policy ${name}`, fmt(prior), "ũ = μ decoded, at agent step 0: the jump-start's reference"));
   const ds = datasetAverage(run, refs);
   if (ds !== null) cards.push(card(`dataset average ${name}`, fmt(ds), `${refs.references?.episodes ?? "?"} episodes`));
   const lastValue = [...run.evals].reverse().find((r) => typeof r.value_estimate === "number");

@@ -9,6 +9,7 @@ import { Rng } from "../../src/engine/rng.js";
 import { writeD4rl } from "../../src/data/d4rl.js";
 import { writeH5 } from "../../src/data/h5.js";
 import { loadDataset } from "../../src/data/load.js";
+import { returnsToGo } from "../../src/data/episode.js";
 import { encodeNpz } from "../../src/data/npy.js";
 import { WindowSampler, type WindowBatch } from "../../src/data/windows.js";
 import { writeFileAtomic } from "../../src/util/atomic.js";
@@ -38,7 +39,7 @@ test("D4RL locomotion: rows → episodes → windows keep state t, action at t, 
   assert.deepEqual(Array.from(store.episodes[1].cont), [1, 1, 1, 1]);
   assert.deepEqual(Array.from(store.episodes[2].cont), [1, 1, 0]);
 
-  const ws = new WindowSampler(store, { B: 2, T: 4 }, new Rng(0));
+  const ws = new WindowSampler(store, { B: 2, T: 4, coverage: "full" }, new Rng(0));
   // Episode 0 has 6 entries: windows start at 0, 1, 2; episode 3 (5 entries) at 0, 1; short episodes once.
   assert.equal(ws.windowCount, 3 + 1 + 1 + 2);
   const w = ws.windowAt(0, 2);
@@ -66,23 +67,51 @@ test("D4RL locomotion: rows → episodes → windows keep state t, action at t, 
   assert.throws(() => ws.windowAt(2, 1), /window start 1 out of range \[0, 0\]/);
   assert.throws(() => ws.windowAt(0, 3), /window start 3 out of range \[0, 2\]/);
 
+  // Equal coverage: the truncated windows at both ends put every entry — episode starts and ends included — in
+  // exactly T windows; a truncated window starts its row and the rest is padding.
+  for (const T of [1, 3, 4, 7]) {
+    const eq = new WindowSampler(store, { B: 1, T }, new Rng(0));
+    const covered = store.episodes.map((e) => new Array<number>(e.length).fill(0));
+    for (let i = 0; i < eq.windowCount; i++) {
+      const w = eq.window(i);
+      assert.ok(w.length >= 1 && w.length <= T && w.start + w.length <= store.episodes[w.episode].length, `window ${i}: ${JSON.stringify(w)}`);
+      for (let k = 0; k < w.length; k++) covered[w.episode][w.start + k]++;
+    }
+    assert.deepEqual(covered, store.episodes.map((e) => new Array<number>(e.length).fill(T)), `T = ${T}`);
+  }
+  // Returns-to-go ride along with each entry: those of its own episode, from that entry on.
+  const withRtg = new WindowSampler(store, { B: 1, T: 4, returnsToGo: 0.5 }, new Rng(0));
+  assert.deepEqual(Array.from(withRtg.windowAt(0, 2).rtg!), Array.from(returnsToGo(store.episodes[0], 0.5).subarray(2, 6), Math.fround));
+  assert.equal(ws.windowAt(0, 2).rtg, undefined, "no returns-to-go unless asked for");
+  const full = new WindowSampler(store, { B: 1, T: 4, coverage: "full" }, new Rng(0));
+  assert.equal(full.window(0).length, 4);
+  assert.deepEqual([0, 1, 2].map((i) => full.window(i).start), [0, 1, 2], "full windows of episode 0 start at 0, 1, 2");
+  assert.throws(() => new WindowSampler(store, { B: 1, T: 4, coverage: "some" as "full" }, new Rng(0)), /window coverage must be "equal" or "full"/);
+
   // Every sampled window is internally consistent: the action at an entry is that row's action, the previous
-  // action the one before it in the same episode, the reward that of the row before.
-  const batch = new WindowSampler(store, { B: 64, T: 3 }, new Rng(9)).sample();
-  for (let b = 0; b < batch.B; b++) {
-    for (let k = 0; k < batch.T; k++) {
-      const i = b * batch.T + k;
-      if (!batch.mask[i]) continue;
-      const row = batch.obs[2 * i];
-      if (row >= FINAL_OBS) {
-        assert.equal(batch.actMask[i], 0);
-        assert.equal(batch.rew[i], 2000 + row - FINAL_OBS);
-        continue;
+  // action the one before it in the same episode, the reward that of the row before; with equal coverage the
+  // truncated windows too.
+  for (const coverage of ["full", "equal"] as const) {
+    const batch = new WindowSampler(store, { B: 64, T: 3, coverage }, new Rng(9)).sample();
+    for (let b = 0; b < batch.B; b++) {
+      for (let k = 0; k < batch.T; k++) {
+        const i = b * batch.T + k;
+        if (!batch.mask[i]) continue;
+        const row = batch.obs[2 * i];
+        if (row >= FINAL_OBS) {
+          assert.equal(batch.actMask[i], 0);
+          assert.equal(batch.rew[i], 2000 + row - FINAL_OBS);
+          continue;
+        }
+        assert.equal(batch.act[2 * i], actCode(row, 0));
+        assert.equal(batch.act[2 * i + 1], actCode(row, 1));
+        assert.equal(batch.prevAct[2 * i], batch.isFirst[i] ? 0 : actCode(row - 1, 0));
+        assert.equal(batch.rew[i], batch.isFirst[i] ? 0 : 2000 + row - 1);
       }
-      assert.equal(batch.act[2 * i], actCode(row, 0));
-      assert.equal(batch.act[2 * i + 1], actCode(row, 1));
-      assert.equal(batch.prevAct[2 * i], batch.isFirst[i] ? 0 : actCode(row - 1, 0));
-      assert.equal(batch.rew[i], batch.isFirst[i] ? 0 : 2000 + row - 1);
+      // Padding only after the valid entries of a row.
+      const m = col(batch, "mask", b);
+      assert.deepEqual(m, [...m].sort((x, y) => y - x), `row ${b}: padding before valid entries`);
+      assert.equal(m[0], 1, `row ${b} is empty`);
     }
   }
 });

@@ -74,6 +74,16 @@ test("clap-rl train runs the tiny preset end to end; eval reads the run; --resum
   assert.equal(out.returns.length, 2);
   assert.ok(out.returns.every((x: number) => Number.isFinite(x)));
   assert.equal(out.normalizedScores.length, 2);
+  assert.equal(out.policy, "trained");
+  // --prior plays ũ = μ; the run logged the same policy's score at agent step 0 on its own episode seeds.
+  const p = cli(["eval", "--run", run, "--episodes", "2", "--workers", "0", "--prior", "--json"]);
+  assert.equal(p.code, 0, p.stderr);
+  const prior = JSON.parse(p.stdout);
+  assert.equal(prior.policy, "prior (ũ = μ)");
+  assert.equal(prior.returns.length, 2);
+  assert.notDeepEqual(prior.returns, out.returns, "the trained policy and the prior policy act differently after 4 agent steps");
+  const step0 = readFileSync(join(run, "metrics.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l)).find((m) => m.phase === "eval" && m.step === 0);
+  assert.equal(typeof step0.prior_return_mean, "number");
 
   const again = cli(["train", "--out", run, "--resume", "--quiet"]);
   assert.equal(again.code, 0, again.stderr);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildConfig, epsilonForDataset, presetConfig, PRESETS, resolveConfig } from "../../src/config/presets.js";
-import { applySet, validateConfig } from "../../src/config/schema.js";
+import { applySet, upgradeConfig, validateConfig, type ClapConfig } from "../../src/config/schema.js";
 import { UserError } from "../../src/errors.js";
 
 test("presets carry the spec's values (§16.1 full, §16.2 tiny) and validate", () => {
@@ -106,4 +106,23 @@ test("ε per dataset family (§16.3), antmaze discount and final episodes are de
   const nstep = presetConfig("small");
   nstep.agent.nstep = 99;
   assert.throws(() => resolveConfig(nstep, "hopper-medium"), /agent\.nstep \(99\) must not exceed agent\.horizon/);
+});
+
+test("a config saved before a field existed is upgraded with the value it was trained with, not today's default", () => {
+  const old = presetConfig("small") as unknown as Record<string, Record<string, unknown>>;
+  delete old.data.coverage;
+  delete old.model.scales;
+  delete old.policy.initMean;
+  assert.throws(() => validateConfig(structuredClone(old)), /missing key 'data.coverage'/);
+  assert.equal(upgradeConfig(old), true);
+  validateConfig(old);
+  const c = old as unknown as ClapConfig;
+  assert.equal(c.data.coverage, "full");
+  assert.deepEqual(c.model.scales, { obs: 1, act: 1, rew: 1, cont: 1, klState: 1, klAction: 1 });
+  assert.equal(c.policy.initMean, "random");
+  assert.equal(upgradeConfig(c), false, "a current config is left as it is");
+  // A malformed section is not invented: validation still names it.
+  const bad = { ...presetConfig("small"), model: 3 } as unknown;
+  upgradeConfig(bad);
+  assert.throws(() => validateConfig(bad), /'model' must be an object/);
 });

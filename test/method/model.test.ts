@@ -84,7 +84,7 @@ test("model loss falls substantially, and the untrained constrained policy jump-
   const sampleMse = actionMse(agent.nets, evalBatch, 17);
   assert.ok(modeMse < 0.25 * variance, `jump-start (mode): action MSE ${modeMse} vs action variance ${variance}`);
   assert.ok(sampleMse < 0.25 * variance, `jump-start (samples in the ε-box): action MSE ${sampleMse} vs action variance ${variance}`);
-  assert.ok(Math.abs(agent.diagnostics(evalBatch).policy_action_mse - modeMse) < 1e-6, "diagnostics report the same jump-start MSE");
+  assert.ok(Math.abs(agent.diagnostics({ all: evalBatch, start: evalBatch }).policy_action_mse - modeMse) < 1e-6, "diagnostics report the same jump-start MSE");
 
   // The no-constraint ablation on the same model, with a wide Gaussian over u: decoded actions are far off.
   const wide = new ConstrainedPolicy({ ...cfg.policy, initStd: 10 }, "none", agent.nets.model.featDim, cfg.model.latentActionDim, 1, new Rng(5));
@@ -106,10 +106,10 @@ test("live tensor count stays flat over model and agent steps", () => {
   for (let i = 0; i < 40; i++) agent.modelStep(sampler.sample());
   assert.equal(liveTensors(), afterModelWarmup, "model steps leak tensors");
   for (let i = 0; i < 3; i++) agent.agentStep(sampler.sample());
-  agent.diagnostics(diag);
+  agent.diagnostics({ all: diag, start: diag });
   const afterAgentWarmup = liveTensors();
   for (let i = 0; i < 40; i++) agent.agentStep(sampler.sample());
-  agent.diagnostics(diag);
+  agent.diagnostics({ all: diag, start: diag });
   const policy = agent.actingPolicy(null, { stochastic: true, posterior: "sample" });
   policy.reset(1);
   for (let i = 0; i < 20; i++) policy.act(new Float32Array(OBS_DIM).fill(0.1 * i));
@@ -250,4 +250,33 @@ test("windows of length 1 train on both the tfjs loop and the fused filter", () 
     }
   }
   assert.ok(Math.abs(losses[0] - losses[1]) < 1e-4 * Math.abs(losses[0]), `${losses}`);
+});
+
+test("value warm-up: the value regresses on the data's returns-to-go while the actor waits, then both train", () => {
+  const cfg = tinyConfig((c) => {
+    c.agent.valueWarmup = 30;
+    c.agent.lr = 3e-3;
+  });
+  const store = makeStore(8, 20, 2);
+  const agent = new ClapAgent(cfg, DIMS, new Rng(3));
+  const sampler = new WindowSampler(store, { B: 4, T: 10, normalise: true, returnsToGo: 0.99 }, new Rng(4));
+  const snapshot = (m: { namedParams(): Map<string, tf.Variable> }) => [...m.namedParams().values()].map((v) => Array.from(v.dataSync()));
+  const policy0 = snapshot(agent.nets.policy);
+  const value0 = snapshot(agent.nets.value);
+  const warm: Record<string, number>[] = [];
+  // One batch throughout, so the falling loss measures the fit rather than the batches' spread of returns.
+  const batch = sampler.sample();
+  for (let i = 0; i < 30; i++) warm.push(agent.agentStep(batch));
+  assert.ok(warm.every((w) => w.actor_loss === undefined && typeof w.value_target === "number"), "warm-up steps do not step the actor");
+  assert.deepEqual(snapshot(agent.nets.policy), policy0, "the policy moved during the warm-up");
+  assert.notDeepEqual(snapshot(agent.nets.value), value0);
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  assert.ok(avg(warm.slice(-5).map((w) => w.value_loss)) < 0.7 * avg(warm.slice(0, 5).map((w) => w.value_loss)), `the value does not fit the returns: ${warm.map((w) => w.value_loss.toFixed(1)).join(" ")}`);
+  const after = agent.agentStep(sampler.sample());
+  assert.equal(typeof after.actor_loss, "number", "the actor trains after the warm-up");
+  assert.notDeepEqual(snapshot(agent.nets.policy), policy0);
+  agent.dispose();
+  const fresh = new ClapAgent(cfg, DIMS, new Rng(3));
+  assert.throws(() => fresh.agentStep(new WindowSampler(store, { B: 4, T: 10 }, new Rng(4)).sample()), /needs window batches with returns-to-go/);
+  fresh.dispose();
 });

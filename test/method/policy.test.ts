@@ -16,7 +16,8 @@ const FEAT = 6;
 const U = 3;
 
 function makePolicy(mode: PolicyMode, epsilon: number, over: Partial<PolicyConfig> = {}, seed = 1): ConstrainedPolicy {
-  const cfg = { ...presetConfig("tiny").policy, hidden: 16, ...over };
+  // Random mean weights unless a test asks otherwise: a zero mean head would make the checks below vacuous.
+  const cfg = { ...presetConfig("tiny").policy, hidden: 16, initMean: "random" as const, ...over };
   return new ConstrainedPolicy(cfg, mode, FEAT, U, epsilon, new Rng(seed));
 }
 
@@ -117,6 +118,26 @@ test("the policy head: m = c·tanh(m_raw/c) is bounded, s starts at s_init + s_m
     assert.ok(tf.max(tf.abs(tf.sub(zero.std, expected))).dataSync()[0] < 1e-6);
   });
   policy.dispose();
+});
+
+test("initMean 'zero': the untrained policy's mode is the prior mean ũ = μ; the std head and later learning are unchanged", () => {
+  const zero = makePolicy("box", 2.0, { initMean: "zero" }, 5);
+  const random = makePolicy("box", 2.0, { initMean: "random" }, 5);
+  tf.tidy(() => {
+    const feat = randn([32, FEAT], 11, 3) as tf.Tensor2D;
+    const prior = new Normal(randn([32, U], 12), tf.add(tf.abs(randn([32, U], 13)), 0.1));
+    const mode = zero.act(feat, prior).out;
+    assert.ok(tf.max(tf.abs(tf.sub(mode, prior.mean))).dataSync()[0] < 1e-6, "mode ≠ μ");
+    assert.ok(tf.max(tf.abs(tf.sub(random.act(feat, prior).out, prior.mean))).dataSync()[0] > 0.01, "the random head is not at μ");
+    assert.ok(tf.max(tf.abs(tf.sub(zero.dist(feat).std, random.dist(feat).std))).dataSync()[0] < 1e-6, "the std head keeps its draw");
+    // The zeroed weights still get a gradient, so training moves the policy off the prior mean.
+    const params = [...zero.namedParams().values()];
+    const { grads } = tf.variableGrads(() => tf.sum(zero.act(feat, prior, randn([32, U], 14)).out) as tf.Scalar, params);
+    const last = params[params.length - 2];
+    assert.ok(tf.max(tf.abs(grads[last.name])).dataSync()[0] > 1e-4, "no gradient on the output layer");
+  });
+  zero.dispose();
+  random.dispose();
 });
 
 test("property: every constrained sample lies in μ ± εσ, for random states and several ε", () => {

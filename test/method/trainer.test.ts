@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { initEngine, liveTensors } from "../../src/engine/tf.js";
+import { initEngine, liveTensors, tf } from "../../src/engine/tf.js";
+import { meanAbsReturnToGo } from "../../src/data/episode.js";
 import { Rng } from "../../src/engine/rng.js";
 import { loadArrays } from "../../src/engine/serialize.js";
 import { presetConfig, resolveConfig } from "../../src/config/presets.js";
@@ -103,8 +104,18 @@ test("a run writes config, manifest, metrics, the phase-1 model and the final ch
   for (const k of ["loss", "obs", "act", "kl_s", "kl_u", "rew", "cont"]) assert.equal(typeof modelLine[k], "number", `model term ${k} logged`);
   const agentLine = m.find((x) => x.phase === "agent")!;
   for (const k of ["actor_loss", "value_loss", "return", "value", "logp"]) assert.equal(typeof agentLine[k], "number", `agent term ${k} logged`);
-  const evalLine = m.find((x) => x.phase === "eval")!;
-  for (const k of ["return_mean", "value_estimate", "policy_action_mse"]) assert.equal(typeof evalLine[k], "number", `eval ${k} logged`);
+  const evals = m.filter((x) => x.phase === "eval");
+  for (const k of ["return_mean", "value_estimate", "policy_action_mse", "policy_action_mse_start", "prior_action_mse", "prior_action_mse_start", "policy_prior_shift", "policy_prior_shift_start"]) {
+    for (const e of evals) assert.equal(typeof e[k], "number", `eval @ ${e.step}: ${k} logged`);
+  }
+  // The prior policy (ũ = μ) does not change in phase 2: it is played once, at agent step 0, with the policy's
+  // episode seeds.
+  assert.equal(typeof evals[0].prior_return_mean, "number", "prior policy evaluated at agent step 0");
+  assert.equal(evals[0].prior_length_mean, 20);
+  assert.ok(evals.slice(1).every((e) => e.prior_return_mean === undefined), "the prior policy is evaluated only at step 0");
+  assert.equal(evals[1].prior_action_mse, evals[0].prior_action_mse, "the prior's action error does not change in phase 2");
+  assert.equal(evals[0].policy_prior_shift, 0, "the untrained policy's mode is the prior policy (policy.initMean 'zero')");
+  assert.ok((evals[2].policy_prior_shift as number) > 0, "training moves the policy off the prior");
   const saved = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
   assert.equal(saved.agent.epsilon, 1);
   assert.equal(saved.agent.discount, 0.99);
@@ -230,4 +241,21 @@ test("a NaN/Inf loss stops training with one line naming the phase, step and ter
     return true;
   });
   assert.equal(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")).status, "diverged");
+});
+
+test("agent.valueScale 'returns': the value is scaled by the data's mean |return-to-go|, saved with the run and used by the loaded policy", async (t) => {
+  const dir = join(tempDir(t), "run");
+  await train(options(dir, config((c) => (c.agent.valueScale = "returns"))));
+  const ckpt = loadCheckpoint(dir);
+  const expected = Math.max(1, meanAbsReturnToGo(store.episodes, 0.99));
+  assert.ok(expected > 1, "the synthetic data's returns should give a scale other than 1");
+  assert.equal(ckpt.dims.returnScale, expected);
+  const agent = new ClapAgent(ckpt.config, ckpt.dims, new Rng(0));
+  const plain = new ClapAgent({ ...ckpt.config, agent: { ...ckpt.config.agent, valueScale: "none" } }, ckpt.dims, new Rng(0));
+  const feat = tf.randomNormal([5, agent.nets.model.featDim], 0, 1, "float32", 3) as tf.Tensor2D;
+  const ratio = tf.tidy(() => tf.div(agent.nets.value.apply(feat), plain.nets.value.apply(feat)).dataSync());
+  for (const r of ratio) assert.ok(Math.abs(r - expected) < 1e-3 * expected, `v / MLP = ${r}, expected ${expected}`);
+  feat.dispose();
+  agent.dispose();
+  plain.dispose();
 });

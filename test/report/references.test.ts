@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Episode } from "../../src/data/episode.js";
-import { returnsToGo, runReferences, valueReferences } from "../../src/report/references.js";
+import { returnsToGo } from "../../src/data/episode.js";
+import { runReferences, valueReferences } from "../../src/report/references.js";
 
 /** An episode from per-entry rewards and continuations; `acted` entries carry an action. */
 function episode(rew: number[], cont: number[], acted: number, end: Episode["end"]): Episode {
