@@ -273,15 +273,10 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     modelStep = config.model.steps;
   }
 
-  const windowOpts = {
-    B: config.data.batch,
-    T: config.data.window,
-    normalise: config.data.obsNorm,
-    stats: obsStats ?? undefined,
-    coverage: config.data.coverage,
-    returnsToGo: config.agent.discount ?? undefined,
-  };
-  const sampler = new WindowSampler(store, windowOpts, dataRng);
+  const windowOpts = { B: config.data.batch, T: config.data.window, normalise: config.data.obsNorm, stats: obsStats ?? undefined, coverage: config.data.coverage };
+  // Only the value warm-up regresses on the data's returns-to-go.
+  const returnsToGo = config.agent.valueWarmup > 0 ? resolved(config.agent.discount, "agent.discount") : undefined;
+  const sampler = new WindowSampler(store, { ...windowOpts, returnsToGo }, dataRng);
   // Fixed diagnostic batches: random windows, and windows at episode starts (where a model that under-trains them
   // fails first, docs/deviations.md).
   const diagRng = rng.split("diagnostics");

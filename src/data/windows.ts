@@ -1,7 +1,7 @@
 /**
  * Training windows (datasets spec §5.3): T consecutive entries of one episode, never crossing episodes.
  *
- * Coverage (docs/deviations.md, "Window coverage"): with `coverage: "full"` the windows are the L − T + 1 full windows of
+ * Coverage (docs/deviations.md, `data.coverage`): with `coverage: "full"` the windows are the L − T + 1 full windows of
  * each episode, so an episode's first entry (and its last, the only termination label) lies in one window while an
  * interior entry lies in T — episode starts are under-trained T-fold. `coverage: "equal"` (the default) also draws
  * the truncated windows that begin before the episode (starts −(T−1) … −1, holding entries 0 … T+s−1) or run past
@@ -34,7 +34,7 @@ export interface WindowBatch {
   cont: Float32Array;
   /** [B,T] 1 at an episode's first entry. */
   isFirst: Float32Array;
-  /** [B,T] validity: 0 on the padding of episodes shorter than T. */
+  /** [B,T] validity: 0 on padding (after a truncated window or an episode shorter than T). */
   mask: Float32Array;
   /** [B,T] discounted return-to-go from entry t within its episode (only with WindowOptions.returnsToGo). */
   rtg?: Float32Array;

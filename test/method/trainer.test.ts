@@ -243,9 +243,23 @@ test("a NaN/Inf loss stops training with one line naming the phase, step and ter
   assert.equal(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")).status, "diverged");
 });
 
-test("agent.valueScale 'returns': the value is scaled by the data's mean |return-to-go|, saved with the run and used by the loaded policy", async (t) => {
+test("agent.valueScale 'returns' and a value warm-up through the trainer: the scale is saved with the run and used by the loaded policy", async (t) => {
   const dir = join(tempDir(t), "run");
-  await train(options(dir, config((c) => (c.agent.valueScale = "returns"))));
+  await train(
+    options(
+      dir,
+      config((c) => {
+        c.agent.valueScale = "returns";
+        c.agent.valueWarmup = 2;
+      }),
+    ),
+  );
+  const agentLines = metrics(dir).filter((m) => m.phase === "agent");
+  assert.deepEqual(
+    agentLines.map((m) => typeof m.value_target === "number"),
+    [true, true, false, false, false, false],
+    "the first two agent steps are value warm-up steps on the data's returns-to-go",
+  );
   const ckpt = loadCheckpoint(dir);
   const expected = Math.max(1, meanAbsReturnToGo(store.episodes, 0.99));
   assert.ok(expected > 1, "the synthetic data's returns should give a scale other than 1");
