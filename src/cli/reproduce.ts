@@ -23,8 +23,9 @@ import { CLAIMS, checkClaim, claimCells, type ClaimName, type ClaimResult, type 
 import { meanStd, readRuns, writeComparison } from "../report/compare.js";
 import { runReferences } from "../report/references.js";
 import { regeneratedLabel } from "../report/run-report.js";
+import { REPORT_PAGE } from "../report/html.js";
 import type { RunData } from "../report/run-data.js";
-import { writeFileAtomic } from "../util/atomic.js";
+import { checkOwnFile, replaceOwnFile, type OwnFile } from "../util/atomic.js";
 import { createProgress } from "../util/progress.js";
 import { collect, commandLineOf, resolveDataset, type ResolvedDataset } from "./train.js";
 import { parseSeeds, runGrid, type SweepRun } from "./sweep.js";
@@ -56,6 +57,10 @@ function table(head: string[], rows: string[][]): string {
   return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
+/** The first line of every results file: what a later run checks before replacing the file. */
+const RESULTS_TITLE = "# Results: the paper's claims on regenerated data";
+const RESULTS_FILE: OwnFile = { what: "results file", extensions: [".md"], marker: RESULTS_TITLE };
+
 const RULES: Record<ClaimName, string> = {
   "jump-start": "mean over seeds of the evaluation at agent step 0 ≥ 0.8 × the data's average normalised score, on every expert dataset",
   locomotion: "mean over seeds of the final score ≥ the data's average normalised score, on every dataset",
@@ -71,6 +76,10 @@ async function reproduceCommand(claimArgs: string[], f: ReproduceFlags, cmd: Com
   // A bad --set or --preset fails here once, before any dataset is made.
   const base = buildConfig({ preset: f.preset, sets: f.set });
   const out = resolve(f.out);
+  // Output paths are checked before hours of training, not after.
+  const resultsFile = resolve(f.results ?? join(out, "results.md"));
+  checkOwnFile(resultsFile, RESULTS_FILE);
+  checkOwnFile(join(out, "comparison.html"), REPORT_PAGE);
   const logs = join(out, "logs");
   mkdirSync(logs, { recursive: true });
   const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -118,8 +127,7 @@ async function reproduceCommand(claimArgs: string[], f: ReproduceFlags, cmd: Com
   const results = claims.map((claim) => checkClaim(claim, (d, v) => finished(`${d}/${v}`), (d) => facts.get(d)!, defaultEpsilon));
 
   if (data.length > 0) writeComparison(data, join(out, "comparison.html"));
-  const resultsFile = resolve(f.results ?? join(out, "results.md"));
-  writeFileAtomic(resultsFile, resultsMarkdown(results, { runs: data, preset: base, datasetSize: f.datasetSize, command: commandLineOf(cmd), out, resultsFile }));
+  replaceOwnFile(resultsFile, resultsMarkdown(results, { runs: data, preset: base, datasetSize: f.datasetSize, command: commandLineOf(cmd), out, resultsFile }), RESULTS_FILE);
   for (const r of results) say(`${r.claim}: ${r.verdict.toUpperCase()}${r.rows.filter((x) => x.verdict !== "pass").map((x) => `\n  ${x.dataset}: ${x.verdict} (${x.why})`).join("")}`);
   say(`results: ${resultsFile}${data.length ? `\ncomparison: ${join(out, "comparison.html")}` : ""}`);
 }
@@ -136,7 +144,7 @@ function resultsMarkdown(
   const wall = meanStd(minutes);
   const version = (require("../../../package.json") as { version: string }).version;
   const lines = [
-    "# Results: the paper's claims on regenerated data",
+    RESULTS_TITLE,
     "",
     `Written by \`${o.command.join(" ")}\` on ${new Date().toISOString().slice(0, 10)} (clap-rl ${version}); runs in \`${relative(process.cwd(), o.out) || "."}\`.`,
     "",

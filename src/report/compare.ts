@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
 import { evalCurve, lastAndBest, readRun, type EvalMetric, type EvalPoint, type RunData } from "./run-data.js";
-import { ChartSet, colour, esc, fmt, lineOptions, note, page, table, type ChartConfig } from "./html.js";
+import { ChartSet, colour, esc, fmt, lineOptions, note, page, table, writePage, type ChartConfig } from "./html.js";
 import { REPORT_FILE, regeneratedLabel } from "./run-report.js";
 
 export interface MeanStd {
@@ -214,6 +214,6 @@ export function buildComparison(runs: readonly RunData[], outFile: string): Comp
 
 export function writeComparison(runs: readonly RunData[], outFile: string): ComparisonContent {
   const content = buildComparison(runs, outFile);
-  writeFileAtomic(outFile, content.html);
+  writePage(outFile, content.html);
   return content;
 }

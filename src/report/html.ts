@@ -14,6 +14,7 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { replaceOwnFile, type OwnFile } from "../util/atomic.js";
 
 const require = createRequire(import.meta.url);
 
@@ -153,13 +154,24 @@ const PAGE_SCRIPT = `
 `;
 
 /** The whole page. `body` is HTML; `charts` supplies the configs its canvases refer to. */
+/** The line every page carries, by which a later write knows the file is one of ours (util/atomic replaceOwnFile). */
+export const GENERATOR_META = '<meta name="generator" content="clap-rl report">';
+
+/** Report pages: .html files carrying GENERATOR_META. */
+export const REPORT_PAGE: OwnFile = { what: "report", extensions: [".html", ".htm"], marker: GENERATOR_META };
+
+/** Writes an HTML page to `path`: only to an .html file, and never over a file clap-rl did not write as a report. */
+export function writePage(path: string, html: string): void {
+  replaceOwnFile(path, html, REPORT_PAGE);
+}
+
 export function page(title: string, body: string, charts: ChartSet): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="clap-rl report">
+${GENERATOR_META}
 <meta name="clap-rl-charts" content="${charts.configs.length}">
 <title>${esc(title)}</title>
 <style>${CSS}</style>

@@ -23,7 +23,7 @@ import { readRun, type EvalPoint, type MetricRecord, type RunData } from "./run-
 import { runReferences, type ReferenceResult } from "./references.js";
 import { actionCheck, floorContacts, type ActionCheckResult } from "./action-check.js";
 import { fileStamp, readCache, sameKey, writeCache, type FileStamp } from "./cache.js";
-import { ChartSet, colour, esc, facts, fmt, lineOptions, note, page, table, type ChartConfig } from "./html.js";
+import { ChartSet, colour, esc, facts, fmt, lineOptions, note, page, table, writePage, type ChartConfig } from "./html.js";
 
 export const REPORT_FILE = "report.html";
 export const ACTION_CHECK_FILE = "action-check.json";
@@ -474,6 +474,6 @@ export async function buildRunReport(runDir: string, options: RunReportOptions =
 export async function writeRunReport(runDir: string, options: RunReportOptions = {}): Promise<{ path: string; charts: number; notes: string[] }> {
   const content = await buildRunReport(runDir, options);
   const path = options.out ?? join(runDir, REPORT_FILE);
-  writeFileAtomic(path, content.html);
+  writePage(path, content.html);
   return { path, charts: content.charts, notes: content.notes };
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { checkClaim, claimCells, type DatasetFacts } from "../../src/report/claims.js";
 import type { RunData } from "../../src/report/run-data.js";
@@ -90,4 +90,15 @@ test("reproduce jump-start: makes the expert datasets, trains the grid, writes r
   const bad = cli(["reproduce", "jump-strat", "--out", out], env);
   assert.notEqual(bad.code, 0);
   assert.equal(bad.stderr.trim(), "clap-rl: unknown claim 'jump-strat'; claims: jump-start, locomotion, ablations, epsilon");
+});
+
+test("reproduce refuses a results path it did not write before it trains anything", (t) => {
+  const dir = tempDir(t);
+  const mine = join(dir, "notes.md");
+  writeFileSync(mine, "# my notes\n");
+  const r = cli(["reproduce", "jump-start", "--out", join(dir, "repro"), "--results", mine], { CLAP_RL_HOME: join(dir, "home") });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr.trim(), `clap-rl: ${mine}: exists and was not written by clap-rl as a results file; refusing to replace it (choose another path)`);
+  assert.equal(readFileSync(mine, "utf8"), "# my notes\n");
+  assert.ok(!existsSync(join(dir, "home")), "no dataset was made");
 });

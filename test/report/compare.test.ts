@@ -1,7 +1,7 @@
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,4 +86,28 @@ test("clap-rl report: comparison page with per-seed values and a marked partial 
   assert.match(html, /s3: 90\.00 <span class="partial">partial \(running, step 0\/20\)<\/span>/);
   assert.match(html, /not comparable with published numbers/);
   assert.equal(html.match(/<canvas data-chart=/g)?.length, 2);
+});
+
+test("clap-rl report --out never replaces a file clap-rl did not write as a report (issue 12), and replaces its own", () => {
+  const metrics = join(dirs[0], "metrics.jsonl");
+  const before = readFileSync(metrics, "utf8");
+  const notHtml = cli("report", ...dirs, "--out", metrics);
+  assert.equal(notHtml.code, 2);
+  assert.equal(notHtml.err.trim(), `clap-rl: ${metrics}: a report is written to a .html or .htm file; choose such a name`);
+  assert.equal(readFileSync(metrics, "utf8"), before, "the metrics were replaced");
+  const single = cli("report", dirs[0], "--out", metrics);
+  assert.equal(single.code, 2, "one run's report is refused there too");
+  assert.equal(readFileSync(metrics, "utf8"), before);
+
+  const foreign = join(root, "notes.html");
+  writeFileSync(foreign, "<html><body>my own page</body></html>");
+  const refused = cli("report", ...dirs, "--out", foreign);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /notes\.html: exists and was not written by clap-rl as a report; refusing to replace it/);
+  assert.equal(readFileSync(foreign, "utf8"), "<html><body>my own page</body></html>");
+
+  const own = join(root, "again.html");
+  assert.equal(cli("report", ...dirs, "--out", own).code, 0);
+  const second = cli("report", ...dirs, "--out", own);
+  assert.equal(second.code, 0, second.err);
 });
