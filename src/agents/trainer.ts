@@ -204,8 +204,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     if (existsSync(join(runDir, "manifest.json"))) {
       throw new UserError(`'${runDir}' already holds a run; pass --resume to continue it or choose another --out`);
     }
-    mkdirSync(runDir, { recursive: true });
-    writeFileSync(metricsPath, "");
+    checkNewRunDir(runDir);
     manifest = {
       package: { name: "clap-rl", version: packageVersion() },
       engine: { tfjsCore: tf.version_core, backend: tf.getBackend(), blas: blasStatus() },
@@ -228,6 +227,11 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
       status: "running",
       modelCheckpoint: null,
     };
+    // The manifest goes first: a folder with a run's files but no manifest is never left behind by a kill, so a
+    // re-run can tell its own interrupted run from a folder of the user's.
+    mkdirSync(runDir, { recursive: true });
+    writeJsonAtomic(manifestPath, manifest);
+    writeFileSync(metricsPath, "");
   }
   // A reused model brings its own architecture and observation normalisation; the run records them as used.
   const modelSource = !resumeFrom && opts.modelFrom ? loadCheckpoint(opts.modelFrom, "model") : null;
@@ -448,6 +452,20 @@ export function existingRun(outDir: string): ExistingRun | null {
 
 /** What the trainer and the report write into a run directory; `clearRun` removes exactly these and nothing else. */
 const RUN_ENTRIES = ["config.json", "manifest.json", "metrics.jsonl", "model", "model.old", "checkpoint", "checkpoint.old", "eval-policy", "eval-policy.old", REPORT_FILE, ACTION_CHECK_FILE, ACTION_CHECK_CSV, REFERENCES_FILE];
+
+/**
+ * A new run may go into a folder that does not exist yet or holds none of the files a run writes: never over a file,
+ * and never over a `config.json`, `model/`, … that the user keeps there (issue 12). One line names what is in the way.
+ */
+export function checkNewRunDir(outDir: string): void {
+  const dir = resolve(outDir);
+  if (!existsSync(dir)) return;
+  if (!statSync(dir).isDirectory()) throw new UserError(`--out '${dir}' is a file, not a run directory; choose a folder`);
+  const inTheWay = RUN_ENTRIES.filter((e) => existsSync(join(dir, e)));
+  if (inTheWay.length > 0) {
+    throw new UserError(`--out '${dir}' is not a clap-rl run but holds ${inTheWay.join(", ")}; refusing to write a run over them (choose an empty or new folder)`);
+  }
+}
 
 /** Removes a run's files from `outDir` (for --force, or a killed run that never reached a checkpoint). */
 export function clearRun(outDir: string): void {

@@ -29,7 +29,7 @@ import { loadDataset } from "../data/load.js";
 import type { EpisodeStore } from "../data/store.js";
 import { envInfo } from "../envs/registry.js";
 import { evaluate } from "../eval/evaluate.js";
-import { clearRun, existingRun, registryEvaluator, reportRun, train, type TrainResult } from "../agents/trainer.js";
+import { checkNewRunDir, clearRun, existingRun, registryEvaluator, reportRun, train, type TrainResult } from "../agents/trainer.js";
 import { loadCheckpoint, readJson, resolveCheckpointDir } from "../agents/checkpoint.js";
 import { clapPolicySpec } from "../agents/acting.js";
 import { initEngine } from "../engine/tf.js";
@@ -238,6 +238,8 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
       resume = true;
     }
   }
+  // Checked here as well as in train(), so a bad --out fails before the dataset is loaded.
+  if (!resume && !existingRun(outDir)) checkNewRunDir(outDir);
   const again = resume ? existingRun(outDir) : null;
   if (again?.manifest.status === "done") {
     progress.log(`${again.dir}: this run is already finished`);

@@ -1,7 +1,7 @@
 import { test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,6 +47,17 @@ test("train/eval reject bad input with one clear line and a non-zero exit", asyn
   assertOneLineError(["train", "--out", join(dir, "none"), "--resume"], /no run to resume/);
   assertOneLineError(["eval", "--run", join(dir, "none")], /no checkpoint in/);
   assertOneLineError(["eval"], /required option '--run <dir>'/);
+
+  // --out never writes a run over a file or over files a run would write that the user keeps (issue 12).
+  const file = join(dir, "a-file");
+  writeFileSync(file, "mine");
+  assertOneLineError([...base.slice(0, 5), "--out", file, "--preset", "tiny"], /--out '.*a-file' is a file, not a run directory; choose a folder/);
+  assert.equal(readFileSync(file, "utf8"), "mine");
+  const folder = join(dir, "project");
+  mkdirSync(folder);
+  writeFileSync(join(folder, "config.json"), '{"mine": true}');
+  assertOneLineError([...base.slice(0, 5), "--out", folder, "--preset", "tiny"], /--out '.*project' is not a clap-rl run but holds config\.json; refusing to write a run over them/);
+  assert.equal(readFileSync(join(folder, "config.json"), "utf8"), '{"mine": true}');
 });
 
 test("clap-rl train runs the tiny preset end to end; eval reads the run; --resume of a finished run is a no-op", async (t) => {
