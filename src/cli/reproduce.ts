@@ -19,7 +19,7 @@ import type { Command } from "commander";
 import { UserError } from "../errors.js";
 import { buildConfig, epsilonForDataset } from "../config/presets.js";
 import { loadDataset } from "../data/load.js";
-import { CLAIMS, checkClaim, claimCells, type ClaimName, type ClaimResult, type DatasetFacts } from "../report/claims.js";
+import { CLAIMS, CLAIM_RULES, checkClaim, claimCells, type Cell, type ClaimName, type ClaimResult, type DatasetFacts } from "../report/claims.js";
 import { meanStd, readRuns, writeComparison } from "../report/compare.js";
 import { runReferences } from "../report/references.js";
 import { regeneratedLabel } from "../report/run-report.js";
@@ -61,13 +61,6 @@ function table(head: string[], rows: string[][]): string {
 const RESULTS_TITLE = "# Results: the paper's claims on regenerated data";
 const RESULTS_FILE: OwnFile = { what: "results file", extensions: [".md"], marker: RESULTS_TITLE };
 
-const RULES: Record<ClaimName, string> = {
-  "jump-start": "mean over seeds of the evaluation at agent step 0 ≥ 0.8 × the data's average normalised score, on every expert dataset",
-  locomotion: "mean over seeds of the final score ≥ the data's average normalised score, on every dataset",
-  ablations:
-    "without latent actions the final value estimate exceeds the data's average maximum return-to-go and the score is ≤ 0.5 × C-LAP's; without the constraint the score is ≤ 0.5 × C-LAP's or the value exceeds that maximum; C-LAP's value lies in [0.5 × average return-to-go, 1.25 × average maximum]",
-  epsilon: "the best small ε (0.5 or 1) scores ≥ 0.9 × the best ε, and ε = 10 scores ≤ 0.5 × the best",
-};
 
 async function reproduceCommand(claimArgs: string[], f: ReproduceFlags, cmd: Command): Promise<void> {
   const claims = (claimArgs.length ? claimArgs : [...CLAIMS]) as ClaimName[];
@@ -84,10 +77,9 @@ async function reproduceCommand(claimArgs: string[], f: ReproduceFlags, cmd: Com
   mkdirSync(logs, { recursive: true });
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const progress = createProgress();
-  const defaultEpsilon = (d: string) => epsilonForDataset(d) ?? undefined;
 
-  const cells = new Map<string, { dataset: string; variant: string; sets: string[] }>();
-  for (const claim of claims) for (const c of claimCells(claim, defaultEpsilon)) cells.set(`${c.dataset}/${c.variant}`, c);
+  const cells = new Map<string, Cell>();
+  for (const claim of claims) for (const c of claimCells(claim, epsilonForDataset)) cells.set(`${c.dataset}/${c.variant}`, c);
   const datasets = new Map<string, ResolvedDataset>();
   for (const c of cells.values()) {
     if (!datasets.has(c.dataset)) datasets.set(c.dataset, await resolveDataset(c.dataset, { size: f.datasetSize, progress }));
@@ -124,17 +116,17 @@ async function reproduceCommand(claimArgs: string[], f: ReproduceFlags, cmd: Com
     }
     facts.set(name, { dataScore: ds.card?.normalizedMean ?? null, references });
   }
-  const results = claims.map((claim) => checkClaim(claim, (d, v) => finished(`${d}/${v}`), (d) => facts.get(d)!, defaultEpsilon));
+  const results = claims.map((claim) => checkClaim(claim, (d, v) => finished(`${d}/${v}`), (d) => facts.get(d)!, epsilonForDataset));
 
   if (data.length > 0) writeComparison(data, join(out, "comparison.html"));
-  replaceOwnFile(resultsFile, resultsMarkdown(results, { runs: data, preset: base, datasetSize: f.datasetSize, command: commandLineOf(cmd), out, resultsFile }), RESULTS_FILE);
+  replaceOwnFile(resultsFile, resultsMarkdown(results, { runs: data, preset: base, datasetSize: f.datasetSize, command: commandLineOf(cmd), out }), RESULTS_FILE);
   for (const r of results) say(`${r.claim}: ${r.verdict.toUpperCase()}${r.rows.filter((x) => x.verdict !== "pass").map((x) => `\n  ${x.dataset}: ${x.verdict} (${x.why})`).join("")}`);
   say(`results: ${resultsFile}${data.length ? `\ncomparison: ${join(out, "comparison.html")}` : ""}`);
 }
 
 function resultsMarkdown(
   results: ClaimResult[],
-  o: { runs: RunData[]; preset: ReturnType<typeof buildConfig>; datasetSize?: number; command: string[]; out: string; resultsFile: string },
+  o: { runs: RunData[]; preset: ReturnType<typeof buildConfig>; datasetSize?: number; command: string[]; out: string },
 ): string {
   const c = o.preset;
   const done = o.runs.filter((r) => r.status === "done");
@@ -161,7 +153,7 @@ function resultsMarkdown(
   const unchecked = CLAIMS.filter((c) => !results.some((r) => r.claim === c));
   if (unchecked.length) lines.push(`Not checked in this file: ${unchecked.join(", ")} (\`clap-rl reproduce ${unchecked.join(" ")}\`).`, "");
   for (const r of results) {
-    lines.push(`## ${r.claim}: ${r.verdict.toUpperCase()}`, "", `Rule: ${RULES[r.claim]}.`, "");
+    lines.push(`## ${r.claim}: ${r.verdict.toUpperCase()}`, "", `Rule: ${CLAIM_RULES[r.claim]}.`, "");
     if (r.rows.length) {
       const head = ["dataset", ...r.rows[0].cells.map(([k]) => k), "verdict", "why"];
       lines.push(table(head, r.rows.map((row) => [row.dataset, ...row.cells.map(([, v]) => v), row.verdict, row.why])), "");

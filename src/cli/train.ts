@@ -238,8 +238,9 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
       resume = true;
     }
   }
-  // Checked here as well as in train(), so a bad --out fails before the dataset is loaded.
-  if (!resume && !existingRun(outDir)) checkNewRunDir(outDir);
+  // A new run (any earlier one was cleared above): checked here as well as in train(), so a bad --out fails before
+  // the dataset is loaded.
+  if (!resume) checkNewRunDir(outDir);
   const again = resume ? existingRun(outDir) : null;
   if (again?.manifest.status === "done") {
     progress.log(`${again.dir}: this run is already finished`);

@@ -29,6 +29,17 @@ export const NEAR_LOW = 0.5;
 export const NEAR_HIGH = 1.25;
 export const EPSILON_GRID = [0.5, 1, 2, 3, 5, 10] as const;
 
+/** Each claim's rule in words, from the constants above (the results file prints them). */
+export const CLAIM_RULES: Record<ClaimName, string> = {
+  "jump-start": `mean over seeds of the evaluation at agent step 0 ≥ ${JUMP_START_FRACTION} × the data's average normalised score, on every expert dataset`,
+  locomotion: "mean over seeds of the final score ≥ the data's average normalised score, on every dataset",
+  ablations:
+    `without latent actions the final value estimate exceeds the data's average maximum return-to-go and the score is ≤ ${COLLAPSE_FRACTION} × C-LAP's; ` +
+    `without the constraint the score is ≤ ${COLLAPSE_FRACTION} × C-LAP's or the value exceeds that maximum; ` +
+    `C-LAP's value lies in [${NEAR_LOW} × average return-to-go, ${NEAR_HIGH} × average maximum]`,
+  epsilon: `the best small ε (0.5 or 1) scores ≥ ${EPSILON_SMALL_ENOUGH} × the best ε, and ε = 10 scores ≤ ${COLLAPSE_FRACTION} × the best`,
+};
+
 const LOCOMOTION = ["hopper", "walker2d", "halfcheetah"];
 const LOCOMOTION_VARIANTS = ["medium", "medium-replay", "medium-expert", "expert"];
 const ABLATION_DATASETS = ["walker2d-medium", "walker2d-medium-replay"];
@@ -101,6 +112,12 @@ function over(runs: RunData[], read: (r: RunData) => number | undefined): MeanSt
 const finalScore = (r: RunData) => r.last?.record.score_mean as number | undefined;
 const finalValue = (r: RunData) => r.last?.record.value_estimate as number | undefined;
 
+/** Pass when every check holds; the reason lists the failed checks (marked NOT), or all of them on a pass. */
+function judge(checks: [boolean, string][]): { verdict: Verdict; why: string } {
+  const failed = checks.filter(([ok]) => !ok);
+  return { verdict: failed.length ? "fail" : "pass", why: (failed.length ? failed : checks).map(([ok, t]) => `${ok ? "" : "NOT "}${t}`).join("; ") };
+}
+
 function combine(rows: ClaimRow[]): Verdict {
   if (rows.some((r) => r.verdict === "fail")) return "fail";
   return rows.every((r) => r.verdict === "pass") ? "pass" : "incomplete";
@@ -147,8 +164,7 @@ export function checkClaim(claim: ClaimName, runsOf: RunsOf, facts: (dataset: st
         [s.noCon.mean <= COLLAPSE_FRACTION * s.clap.mean || v.noCon.mean > refs.averageMaxReturn, `no-constraint collapses (≤ ${COLLAPSE_FRACTION} × C-LAP) or overestimates`],
         [v.clap.mean >= NEAR_LOW * refs.averageReturn && v.clap.mean <= high, `C-LAP value ${v.clap.mean.toFixed(0)} within [${(NEAR_LOW * refs.averageReturn).toFixed(0)}, ${high.toFixed(0)}]`],
       ];
-      const failed = checks.filter(([ok]) => !ok);
-      rows.push({ dataset, cells, verdict: failed.length ? "fail" : "pass", why: (failed.length ? failed : checks).map(([ok, t]) => `${ok ? "" : "NOT "}${t}`).join("; ") });
+      rows.push({ dataset, cells, ...judge(checks) });
     } else {
       const byEps = EPSILON_GRID.map((e) => ({ e, score: over(runsOf(dataset, defaultEpsilon(dataset) === e ? "clap" : `eps${e}`), finalScore) }));
       const cells: [string, string][] = [...byEps.map(({ e, score }) => [`ε ${e}`, fmt(score)] as [string, string]), ["data", data]];
@@ -163,8 +179,7 @@ export function checkClaim(claim: ClaimName, runsOf: RunsOf, facts: (dataset: st
         [small >= EPSILON_SMALL_ENOUGH * best, `best small ε (≤ 1) ${small.toFixed(1)} ≥ ${EPSILON_SMALL_ENOUGH} × best ${best.toFixed(1)}`],
         [large <= COLLAPSE_FRACTION * best, `ε 10 ${large.toFixed(1)} ≤ ${COLLAPSE_FRACTION} × best`],
       ];
-      const failed = checks.filter(([ok]) => !ok);
-      rows.push({ dataset, cells, verdict: failed.length ? "fail" : "pass", why: (failed.length ? failed : checks).map(([ok, t]) => `${ok ? "" : "NOT "}${t}`).join("; ") });
+      rows.push({ dataset, cells, ...judge(checks) });
     }
   }
   return { claim, rows, verdict: combine(rows) };

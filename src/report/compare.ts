@@ -13,7 +13,6 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { writeFileAtomic } from "../util/atomic.js";
 import { evalCurve, lastAndBest, readRun, type EvalMetric, type EvalPoint, type RunData } from "./run-data.js";
 import { ChartSet, colour, esc, fmt, lineOptions, note, page, table, writePage, type ChartConfig } from "./html.js";
 import { REPORT_FILE, regeneratedLabel } from "./run-report.js";

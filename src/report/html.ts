@@ -153,7 +153,6 @@ const PAGE_SCRIPT = `
 })();
 `;
 
-/** The whole page. `body` is HTML; `charts` supplies the configs its canvases refer to. */
 /** The line every page carries, by which a later write knows the file is one of ours (util/atomic replaceOwnFile). */
 export const GENERATOR_META = '<meta name="generator" content="clap-rl report">';
 
@@ -165,6 +164,7 @@ export function writePage(path: string, html: string): void {
   replaceOwnFile(path, html, REPORT_PAGE);
 }
 
+/** The whole page. `body` is HTML; `charts` supplies the configs its canvases refer to. */
 export function page(title: string, body: string, charts: ChartSet): string {
   return `<!DOCTYPE html>
 <html lang="en">

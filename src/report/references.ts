@@ -31,7 +31,6 @@ export interface ValueReferences {
   averageEpisodeReturn: number;
 }
 
-
 export function valueReferences(episodes: readonly Episode[], gamma: number): ValueReferences {
   let sum = 0;
   let states = 0;

@@ -163,11 +163,12 @@ function readJsonFile(path: string, dir: string, what: string): unknown {
  * so missing fields are filled from the run's preset (unknown keys or wrong types remain errors).
  */
 function runConfig(raw: unknown, where: string): { config: ClapConfig; filled: boolean } {
-  // Fields added since with the values the run was trained with; anything else missing comes from the preset.
-  const upgraded = upgradeConfig(raw);
+  // Fields added since get the values the run was trained with (not "filled": nothing is guessed); anything else
+  // missing comes from the preset.
+  upgradeConfig(raw);
   try {
     validateConfig(raw, where);
-    return { config: raw, filled: upgraded };
+    return { config: raw, filled: false };
   } catch (e) {
     if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw e;
     const preset = (raw as { preset?: unknown }).preset;
