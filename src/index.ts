@@ -32,16 +32,29 @@ export { readVd4rl, writeVd4rl } from "./data/vd4rl.js";
 export { validateDataset, type ValidationReport } from "./data/validate.js";
 export { inspectStore, type DatasetSummary } from "./data/inspect.js";
 
-// The C-LAP method: configuration, the latent action model, the constrained policy, returns, training.
-export type { ClapConfig, ModelConfig, PolicyConfig, AgentConfig, DataConfig, EvalConfig, TrainConfig } from "./config/schema.js";
-export { PRESETS, presetConfig, buildConfig, resolveConfig, epsilonForDataset } from "./config/presets.js";
-export { LatentActionModel, type LatentState } from "./models/latent-action-model.js";
-export { ConstrainedPolicy, constrainedMap } from "./agents/constrained-policy.js";
-export { nStepReturns, lambdaReturns, stepWeights } from "./agents/returns.js";
-export { ClapAgent } from "./agents/clap.js";
-export { train, TrainingDiverged, type TrainOptions, type TrainResult } from "./agents/trainer.js";
-export { createClapPolicy, clapPolicySpec } from "./agents/acting.js";
-export { loadCheckpoint, saveCheckpoint } from "./agents/checkpoint.js";
+// Configuration (typed schemas, presets, overrides) and the algorithm plug-ins.
+export type { CommonConfig, DataConfig, EvalConfig, TrainConfig, Schema, Infer } from "./config/schema.js";
+export { buildConfig, presetConfig, type ConfigSources } from "./config/presets.js";
+export { ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithm, buildRunConfig, resolveRunConfig, loadCheckpoint } from "./algorithms/registry.js";
+export type { Algorithm, AlgorithmPlugin, PhaseSpec } from "./algorithms/plugin.js";
+export { saveCheckpoint } from "./algorithms/checkpoint.js";
+export { TransitionSampler, type TransitionBatch } from "./data/transitions.js";
+
+// C-LAP: the latent action model, the constrained policy, returns, its config and presets.
+export { LatentActionModel, type LatentState, type ModelConfig } from "./models/latent-action-model.js";
+export { type ClapConfig, type PolicyConfig, type AgentConfig, CLAP_PRESETS, resolveClapConfig, epsilonForDataset } from "./algorithms/clap/config.js";
+export { ConstrainedPolicy, constrainedMap } from "./algorithms/clap/constrained-policy.js";
+export { nStepReturns, lambdaReturns, stepWeights } from "./algorithms/clap/returns.js";
+export { ClapAgent } from "./algorithms/clap/agent.js";
+export { createClapPolicy, clapPolicySpec } from "./algorithms/clap/acting.js";
+
+// Behaviour cloning.
+export { type BcConfig, BC_PRESETS } from "./algorithms/bc/config.js";
+export { BcAgent } from "./algorithms/bc/agent.js";
+export { createBcPolicy, bcPolicySpec } from "./algorithms/bc/acting.js";
+
+// The training loop.
+export { train, TrainingDiverged, type TrainOptions, type TrainResult } from "./training/trainer.js";
 
 // Evaluation and scores.
 export type { Policy, PolicySpec, PolicyContext, PolicyFactory } from "./eval/policy.js";

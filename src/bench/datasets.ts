@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initEngine } from "../engine/tf.js";
 import { Rng } from "../engine/rng.js";
-import { SacAgent } from "../agents/sac.js";
+import { SacAgent } from "../algorithms/sac/sac.js";
 import { makeDataset } from "../data/generate.js";
 import { parseDatasetName, policyFiles } from "../data/registry.js";
 import { syntheticD4rl } from "../data/synthetic.js";

@@ -1,5 +1,5 @@
 /**
- * Engine micro-benchmarks (engine spec §2): (a) the MLP step, (b) the 50-step GRU BPTT step and (d) matmul
+ * Engine micro-benchmarks (docs/design/engine.md §2): (a) the MLP step, (b) the 50-step GRU BPTT step and (d) matmul
  * throughput, each on the stock wasm BatchMatMul kernel and, when the addon loads, on the OpenBLAS kernel with 1
  * and 2 BLAS threads. Times are medians over repeated steps after warm-up.
  *

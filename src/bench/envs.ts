@@ -17,7 +17,7 @@ const WARMUP_FRAMES = 20;
 
 interface EnvBench {
   stepsPerSecond: number;
-  /** Physics steps per second (agent steps × frame skip), comparable with environments.md §1.6. */
+  /** Physics steps per second (agent steps × frame skip), comparable with docs/design/environments.md §1.6. */
   physicsStepsPerSecond: number | null;
   /** Median over the rollout's frames. */
   msPerFrame: number | null;

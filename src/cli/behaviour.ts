@@ -1,5 +1,5 @@
 /**
- * `clap-rl behaviour train <env>`: trains or resumes a SAC behaviour run (datasets spec §6.1).
+ * `clap-rl behaviour train <env>`: trains or resumes a SAC behaviour run (docs/design/datasets.md §6.1).
  * `clap-rl behaviour export <run-dir> --variant medium|expert`: picks the run's medium or expert checkpoint,
  * evaluates it over 20 episodes and writes the small policy file and its card under assets/policies/.
  */

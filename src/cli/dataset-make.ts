@@ -1,6 +1,6 @@
 /**
  * `clap-rl dataset make <name>` and `clap-rl dataset list`: the project's regenerated D4RL-protocol datasets
- * (datasets spec §6, §9). Registered on the `dataset` command that cli/dataset.ts creates.
+ * (docs/design/datasets.md §6, §9). Registered on the `dataset` command that cli/dataset.ts creates.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";

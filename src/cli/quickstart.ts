@@ -11,14 +11,14 @@
  *
  * Size of the default dataset: 200,000 rows (D4RL's hopper-medium has 1M). Making it takes about half a minute
  * (≈ 7,000 rows/s with the SAC policy, 2 cores) and the file is ≈ 32 MB. The small preset's model phase samples
- * 3,000 × 16 windows × 32 entries ≈ 1.5M entries, so 200k rows are each seen about seven times: more rows would
+ * 10,000 × 16 windows × 32 entries ≈ 5M entries, so 200k rows are each seen about 25 times: more rows would
  * add making, loading and report time (the action check searches neighbours among all dataset states) without
  * giving the short training anything it can use, while much fewer rows would let the model memorise the data.
  */
 import type { Command } from "commander";
 import { resolve } from "node:path";
 import { UserError } from "../errors.js";
-import { buildConfig } from "../config/presets.js";
+import { DEFAULT_ALGORITHM, buildRunConfig } from "../algorithms/registry.js";
 import { parseDatasetName } from "../data/registry.js";
 import { regeneratedLabel } from "../report/run-report.js";
 import { createProgress, formatDuration, recordingProgress, type TaskInterval } from "../util/progress.js";
@@ -67,7 +67,7 @@ export function timeBreakdown(intervals: TaskInterval[], totalS: number): string
 async function quickstartCommand(f: QuickstartFlags, cmd: Command): Promise<void> {
   const t0 = Date.now();
   if (f.size < 1) throw new UserError("--size must be at least 1");
-  const config = buildConfig({ preset: f.preset, seed: f.seed });
+  const config = buildRunConfig(DEFAULT_ALGORITHM, { preset: f.preset, seed: f.seed });
   const rec = recordingProgress(createProgress({ quiet: f.quiet }));
   const progress = rec.progress;
   const name = parseDatasetName(QUICKSTART_DATASET);
@@ -89,7 +89,7 @@ async function quickstartCommand(f: QuickstartFlags, cmd: Command): Promise<void
   const datasetLine = card?.normalizedMean != null ? `${card.normalizedMean.toFixed(1)}   (the behaviour data's complete episodes; mean return ${(card.returnMean ?? NaN).toFixed(1)})` : "(unknown)";
   const lines = [
     "",
-    `clap-rl quickstart: C-LAP, preset ${r.config.preset}, seed ${r.config.seed}, on ${name.id} (${card?.rows ?? "?"} rows, ${card?.episodes ?? "?"} episodes)${r.alreadyDone ? " — finished earlier" : ""}`,
+    `clap-rl quickstart: ${r.config.algo}, preset ${r.config.preset}, seed ${r.config.seed}, on ${name.id} (${card?.rows ?? "?"} rows, ${card?.episodes ?? "?"} episodes)${r.alreadyDone ? " — finished earlier" : ""}`,
     `${pad("C-LAP normalised score")}${scoreLine}`,
     `${pad("dataset normalised score")}${datasetLine}`,
     `${pad("run")}${resolve(r.runDir)}`,

@@ -17,7 +17,11 @@ import { createRequire } from "node:module";
 import { join, relative, resolve } from "node:path";
 import type { Command } from "commander";
 import { UserError } from "../errors.js";
-import { buildConfig, epsilonForDataset } from "../config/presets.js";
+import { buildConfig } from "../config/presets.js";
+import { algorithm } from "../algorithms/registry.js";
+// The paper's claims are claims about C-LAP: its grids are C-LAP runs and read C-LAP's config.
+import { clap } from "../algorithms/clap/index.js";
+import { epsilonForDataset, type ClapConfig } from "../algorithms/clap/config.js";
 import { loadDataset } from "../data/load.js";
 import { CLAIMS, CLAIM_RULES, checkClaim, claimCells, type Cell, type ClaimName, type ClaimResult, type DatasetFacts } from "../report/claims.js";
 import { meanStd, readRuns, writeComparison } from "../report/compare.js";
@@ -67,7 +71,7 @@ async function reproduceCommand(claimArgs: string[], f: ReproduceFlags, cmd: Com
   for (const c of claims) if (!(CLAIMS as readonly string[]).includes(c)) throw new UserError(`unknown claim '${c}'; claims: ${CLAIMS.join(", ")}`);
   if (f.seeds.length === 0) throw new UserError("--seeds: no seeds");
   // A bad --set or --preset fails here once, before any dataset is made.
-  const base = buildConfig({ preset: f.preset, sets: f.set });
+  const base = buildConfig(clap, { preset: f.preset, sets: f.set });
   const out = resolve(f.out);
   // Output paths are checked before hours of training, not after.
   const resultsFile = resolve(f.results ?? join(out, "results.md"));
@@ -110,8 +114,9 @@ async function reproduceCommand(claimArgs: string[], f: ReproduceFlags, cmd: Com
   for (const [name, ds] of datasets) {
     const first = finished(`${name}/clap`)[0] ?? data.find((r) => r.status === "done" && resolve(r.manifest.dataset?.path ?? "") === resolve(ds.path));
     let references = null;
-    if (first && first.config.agent.discount !== null) {
-      const settings = { gamma: first.config.agent.discount, splitAt: first.config.data.splitAt, rewardTransform: first.config.data.rewardTransform };
+    const gamma = first ? (algorithm(first.config.algo).discount?.(first.config) ?? null) : null;
+    if (first && gamma !== null) {
+      const settings = { gamma, splitAt: first.config.data.splitAt, rewardTransform: first.config.data.rewardTransform };
       references = (await runReferences(first.dir, resolve(ds.path), settings, async () => (await loadDataset(ds.path)).episodes)).references;
     }
     facts.set(name, { dataScore: ds.card?.normalizedMean ?? null, references });
@@ -126,7 +131,7 @@ async function reproduceCommand(claimArgs: string[], f: ReproduceFlags, cmd: Com
 
 function resultsMarkdown(
   results: ClaimResult[],
-  o: { runs: RunData[]; preset: ReturnType<typeof buildConfig>; datasetSize?: number; command: string[]; out: string },
+  o: { runs: RunData[]; preset: ClapConfig; datasetSize?: number; command: string[]; out: string },
 ): string {
   const c = o.preset;
   const done = o.runs.filter((r) => r.status === "done");

@@ -21,9 +21,9 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, type Command } from "commander";
 import { UserError } from "../errors.js";
-import { buildConfig } from "../config/presets.js";
+import { algorithm, buildRunConfig } from "../algorithms/registry.js";
 import { envInfo } from "../envs/registry.js";
-import { existingRun } from "../agents/trainer.js";
+import { existingRun } from "../training/run-dir.js";
 import { readRuns, writeComparison } from "../report/compare.js";
 import { createProgress, formatDuration } from "../util/progress.js";
 import { collect, nonNegativeInt, resolveDataset, type ResolvedDataset } from "./train.js";
@@ -163,12 +163,12 @@ export async function runGrid(runs: SweepRun[], o: { jobs: number; logs: string;
 }
 
 async function sweepCommand(f: SweepFlags): Promise<void> {
-  if (f.algo !== "clap") throw new UserError(`--algo '${f.algo}': unknown algorithm; available: clap`);
+  algorithm(f.algo);
   const names = f.datasets.split(",").map((d) => d.trim()).filter((d) => d !== "");
   if (names.length === 0) throw new UserError("--datasets: give at least one dataset name or path");
   if (f.seeds.length === 0) throw new UserError("--seeds: no seeds");
   // A bad --set or --preset fails here once instead of in every child.
-  const config = buildConfig({ preset: f.preset, sets: f.set });
+  const config = buildRunConfig(f.algo, { preset: f.preset, sets: f.set });
   if (f.env !== undefined) envInfo(f.env);
   const out = resolve(f.out);
   const logs = join(out, "logs");

@@ -1,10 +1,10 @@
 /**
  * `clap-rl train` and `clap-rl eval`.
  *
- *   clap-rl train --dataset <name|path> [--env <id>] [--algo clap] [--preset small] [--seed N] [--out DIR]
+ *   clap-rl train --dataset <name|path> [--env <id>] [--algo NAME] [--preset small] [--seed N] [--out DIR]
  *                 [--set k=v]... [--config FILE] [--model-from DIR] [--resume | --force] [--dataset-size N]
  *                 [--policy-dir DIR] [--quiet]
- *   clap-rl eval  --run DIR [--episodes N] [--seed N] [--workers N] [--stochastic] [--prior] [--json]
+ *   clap-rl eval  --run DIR [--episodes N] [--seed N] [--workers N] [--stochastic] [--reference NAME | --prior] [--json]
  *
  * --dataset takes a file or folder (D4RL .hdf5, Minari, V-D4RL) or a registered name: `clap:hopper/medium`
  * (`-regen1` optional) or its short form `hopper-medium`. A registered dataset that is not made yet is made
@@ -23,15 +23,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { basename, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
-import { buildConfig, resolveConfig } from "../config/presets.js";
-import type { ClapConfig } from "../config/schema.js";
+import type { CommonConfig } from "../config/schema.js";
+import { ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithm, buildRunConfig, loadCheckpoint, resolveRunConfig } from "../algorithms/registry.js";
 import { loadDataset } from "../data/load.js";
 import type { EpisodeStore } from "../data/store.js";
 import { envInfo } from "../envs/registry.js";
 import { evaluate } from "../eval/evaluate.js";
-import { checkNewRunDir, clearRun, existingRun, registryEvaluator, reportRun, train, type TrainResult } from "../agents/trainer.js";
-import { loadCheckpoint, readJson, resolveCheckpointDir } from "../agents/checkpoint.js";
-import { clapPolicySpec } from "../agents/acting.js";
+import { registryEvaluator, reportRun, train, type TrainResult } from "../training/trainer.js";
+import { checkNewRunDir, clearRun, existingRun } from "../training/run-dir.js";
+import { readJson, resolveCheckpointDir } from "../algorithms/checkpoint.js";
 import { initEngine } from "../engine/tf.js";
 import { makeDataset, type DatasetCard } from "../data/generate.js";
 import {
@@ -127,7 +127,7 @@ export function datasetMakeLog(progress: Progress): { log: (line: string) => voi
   };
 }
 
-/** The behaviour policies a variant is collected with (datasets spec §6.2). */
+/** The behaviour policies a variant is collected with (docs/design/datasets.md §6.2). */
 /** A registered dataset's file, made now (with progress) when it is not there yet. */
 export async function ensureRegisteredDataset(name: DatasetName, o: DatasetMakeOptions): Promise<ResolvedDataset> {
   const size = o.size ?? defaultSize(name.variant) ?? undefined;
@@ -162,7 +162,7 @@ export async function resolveDataset(arg: string, o: DatasetMakeOptions): Promis
   return ensureRegisteredDataset(name, o);
 }
 
-function openDataset(path: string, config: ClapConfig): Promise<EpisodeStore> {
+function openDataset(path: string, config: CommonConfig): Promise<EpisodeStore> {
   const splitAt = config.data.splitAt;
   return loadDataset(path, { ...(splitAt === "auto" ? {} : { splitAt }), rewardTransform: config.data.rewardTransform });
 }
@@ -186,7 +186,7 @@ export interface TrainJob {
   dataset: ResolvedDataset;
   envId: string;
   /** The config asked for (built from preset/file/--set/--seed, not yet resolved); ignored with mode "resume". */
-  config: ClapConfig | null;
+  config: CommonConfig | null;
   outDir?: string;
   modelFrom?: string;
   /** auto: continue the same run, refuse a different one; resume: continue as saved; force: replace. */
@@ -202,13 +202,13 @@ export interface TrainJobResult extends TrainResult {
   alreadyDone: boolean;
   resumed: boolean;
   reportPath: string | null;
-  config: ClapConfig;
+  config: CommonConfig;
 }
 
 export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
   const env = envInfo(job.envId);
   const { dataset, progress } = job;
-  let config: ClapConfig;
+  let config: CommonConfig;
   if (job.mode === "resume") {
     if (!job.outDir) throw new UserError("--resume needs --out <run directory>");
     const prev = existingRun(job.outDir);
@@ -216,7 +216,7 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
     config = loadCheckpoint(job.outDir).config;
   } else {
     if (!job.config) throw new UserError("train: no config given");
-    config = resolveConfig(job.config, dataset.name);
+    config = resolveRunConfig(job.config, dataset.name);
   }
   const outDir = job.outDir ?? join("runs", `${dataset.name}-${config.algo}-${config.preset}-s${config.seed}`);
   const request = { algo: config.algo, config, dataset: resolve(dataset.path), env: env.id, modelFrom: job.modelFrom ? resolve(job.modelFrom) : null };
@@ -267,7 +267,7 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
     );
   }
   progress.log(
-    `clap-rl train: ${dataset.name} (${store.counts.episodes} episodes, ${store.counts.transitions} transitions) on ${env.id}, preset ${config.preset}, seed ${config.seed}, run ${outDir}${resume ? " (continuing)" : ""}`,
+    `clap-rl train: ${dataset.name} (${store.counts.episodes} episodes, ${store.counts.transitions} transitions) on ${env.id}, ${config.algo}, preset ${config.preset}, seed ${config.seed}, run ${outDir}${resume ? " (continuing)" : ""}`,
   );
   const result = await train({
     outDir,
@@ -330,7 +330,7 @@ interface TrainFlags {
 }
 
 async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
-  if (f.algo !== "clap") throw new UserError(`--algo '${f.algo}': unknown algorithm; available: clap`);
+  algorithm(f.algo);
   if (f.resume && f.force) throw new UserError("--resume and --force exclude each other");
   if (f.resume) {
     if (!f.out) throw new UserError("--resume needs --out <run directory>");
@@ -344,7 +344,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   const datasetArg = f.dataset ?? manifest?.dataset?.path;
   if (!datasetArg) throw new UserError("missing --dataset <name|path>");
   // Config errors are reported before a dataset is made or loaded.
-  const config = f.resume ? null : buildConfig({ preset: f.preset, file: f.config, sets: f.set, seed: f.seed });
+  const config = f.resume ? null : buildRunConfig(f.algo, { preset: f.preset, file: f.config, sets: f.set, seed: f.seed });
   if (f.env !== undefined) envInfo(f.env);
   const progress = createProgress({ quiet: f.quiet });
   const dataset = await resolveDataset(datasetArg, { size: f.datasetSize, policyDir: f.policyDir, progress });
@@ -379,6 +379,7 @@ interface EvalFlags {
   seed: number;
   workers?: number;
   stochastic?: boolean;
+  reference?: string;
   prior?: boolean;
   json?: boolean;
 }
@@ -393,8 +394,18 @@ async function evalCommand(f: EvalFlags): Promise<void> {
   if (ckpt.state.phase !== "done" && !f.json) process.stderr.write(`note: ${dir} is an unfinished run (phase ${ckpt.state.phase}, agent step ${ckpt.state.agentStep})\n`);
   const episodes = f.episodes ?? ckpt.config.eval.finalEpisodes ?? 10;
   if (episodes < 1) throw new UserError("--episodes must be at least 1");
-  if (f.prior && !ckpt.config.model.latentAction) throw new UserError(`--prior: ${dir} has no latent action prior (model.latentAction = false)`);
-  const r = await evaluate(clapPolicySpec(resolve(dir), { stochastic: f.stochastic, prior: f.prior }), envId, { episodes, seed: f.seed, workers: f.workers ?? ckpt.config.eval.workers });
+  const plugin = algorithm(ckpt.config.algo);
+  const reference = f.reference ?? (f.prior ? "prior" : undefined);
+  let spec = plugin.policySpec(resolve(dir), { stochastic: f.stochastic });
+  if (reference !== undefined) {
+    const refs = plugin.referencePolicies(ckpt.config, resolve(dir));
+    if (!Object.hasOwn(refs, reference)) {
+      const names = Object.keys(refs);
+      throw new UserError(`--reference ${reference}: ${dir} (${plugin.name}) has ${names.length ? `the reference policies ${names.join(", ")}` : "no reference policies"}`);
+    }
+    spec = refs[reference];
+  }
+  const r = await evaluate(spec, envId, { episodes, seed: f.seed, workers: f.workers ?? ckpt.config.eval.workers });
   const out = {
     run: resolve(f.run),
     checkpoint: resolve(dir),
@@ -403,7 +414,7 @@ async function evalCommand(f: EvalFlags): Promise<void> {
     seed: f.seed,
     episodes,
     stochastic: f.stochastic ?? ckpt.config.eval.stochastic,
-    policy: f.prior ? "prior (ũ = μ)" : "trained",
+    policy: reference ?? "trained",
     returns: r.returns,
     lengths: r.lengths,
     returnMean: r.returnMean,
@@ -418,7 +429,7 @@ async function evalCommand(f: EvalFlags): Promise<void> {
     return;
   }
   const lines = [
-    `run ${out.run} (${f.prior ? "prior policy ũ = μ" : `agent step ${out.agentStep}`}) on ${envId}: ${episodes} episodes, seed ${f.seed}`,
+    `run ${out.run} (${reference !== undefined ? `reference policy '${reference}'` : `agent step ${out.agentStep}`}) on ${envId}: ${episodes} episodes, seed ${f.seed}`,
     `return ${r.returnMean.toFixed(2)} ± ${r.returnStd.toFixed(2)}, length ${r.lengthMean.toFixed(1)}`,
   ];
   if (r.normalizedMean !== null) lines.push(`normalised score ${r.normalizedMean.toFixed(1)} ± ${(r.normalizedStd ?? 0).toFixed(1)}`);
@@ -429,11 +440,11 @@ async function evalCommand(f: EvalFlags): Promise<void> {
 export function registerTrainCommands(program: Command): void {
   program
     .command("train")
-    .description("Train C-LAP offline: the latent action model first, then the constrained policy on the frozen model")
+    .description(`Train an offline RL algorithm (${ALGORITHM_NAMES.map((n) => `${n}: ${algorithm(n).summary}`).join("; ")})`)
     .option("--dataset <name|path>", "registered dataset (clap:hopper/medium, hopper-medium; made on demand) or a file/folder (D4RL .hdf5, Minari, V-D4RL)")
     .option("--env <id>", "environment for evaluation (see `clap-rl env list`; default: the one a registered dataset implies)")
-    .option("--algo <name>", "algorithm", "clap")
-    .option("--preset <name>", "config preset: tiny, small (default), full")
+    .option("--algo <name>", `algorithm: ${ALGORITHM_NAMES.join(", ")}`, DEFAULT_ALGORITHM)
+    .option("--preset <name>", "config preset of the algorithm: tiny, small (default), full")
     .option("--seed <n>", "run seed", nonNegativeInt("--seed"))
     .option("--out <dir>", "run directory (default runs/<dataset>-<algo>-<preset>-s<seed>)")
     .option("--set <key=value>", "override one config value, e.g. --set agent.epsilon=2 (repeatable)", collect, [])
@@ -454,7 +465,8 @@ export function registerTrainCommands(program: Command): void {
     .option("--seed <n>", "evaluation seed", nonNegativeInt("--seed"), 0)
     .option("--workers <n>", "worker threads (0 = in this thread; default: the run's eval.workers)", nonNegativeInt("--workers"))
     .option("--stochastic", "sample the policy instead of taking its mode")
-    .option("--prior", "play the prior policy ũ = μ (decoded) instead of the trained one: the jump-start's reference")
+    .option("--reference <name>", "play one of the algorithm's reference policies instead of the trained one (C-LAP: prior)")
+    .option("--prior", "short for --reference prior (the latent action prior's mean, decoded: the jump-start's reference)")
     .option("--json", "print the result as JSON")
     .action(async (f: EvalFlags) => evalCommand(f));
 }

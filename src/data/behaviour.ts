@@ -1,5 +1,5 @@
 /**
- * Behaviour-policy training (datasets spec §6.1): online SAC in a project environment, with a checkpoint and an
+ * Behaviour-policy training (docs/design/datasets.md §6.1): online SAC in a project environment, with a checkpoint and an
  * evaluation every `checkpointEvery` environment steps, so the medium checkpoint can be chosen afterwards, and
  * the whole replay buffer kept in order for medium-replay.
  *
@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { Rng, type RngState } from "../engine/rng.js";
 import { loadArrays, type NamedArray, saveArrays } from "../engine/serialize.js";
 import type { AdamState } from "../engine/optim.js";
-import { resolveSacConfig, SacAgent, type SacConfig, type SacLosses } from "../agents/sac.js";
+import { resolveSacConfig, SacAgent, type SacConfig, type SacLosses } from "../algorithms/sac/sac.js";
 import { makeEnv } from "../envs/registry.js";
 import type { MujocoEnv } from "../envs/mujoco-env.js";
 import { ReplayBuffer } from "./replay.js";

@@ -1,5 +1,5 @@
 /**
- * D4RL single-file HDF5 datasets (datasets spec §2): reading into canonical episodes (§2.4, §5.2, §5.4)
+ * D4RL single-file HDF5 datasets (docs/design/datasets.md §2): reading into canonical episodes (§2.4, §5.2, §5.4)
  * and writing in the same keys, dtypes and layout so that h5py / d4rl can read what we write.
  *
  * One deviation, forced by h5wasm 0.10.3 (it cannot create HDF5 enum types): `terminals` and `timeouts`
@@ -290,7 +290,7 @@ export interface D4rlArrays {
   infos?: Record<string, WriteArray>;
   /** Written under metadata/: scalars become scalar datasets, arrays (policy weights) datasets. */
   metadata?: Record<string, ScalarValue | WriteArray>;
-  /** Attributes on the root group (the regenerated-data metadata of datasets spec §6.5). */
+  /** Attributes on the root group (the regenerated-data metadata of docs/design/datasets.md §6.5). */
   attrs?: Record<string, ScalarValue>;
 }
 

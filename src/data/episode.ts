@@ -1,12 +1,12 @@
 /**
- * The canonical episode (datasets spec §5.1): an episode with L transitions is stored as L + 1 entries.
+ * The canonical episode (docs/design/datasets.md §5.1): an episode with L transitions is stored as L + 1 entries.
  * Entry t holds o_t, the action taken at o_t, and the reward and continuation of the transition *into* o_t.
  * Every loader (D4RL, Minari, V-D4RL, regenerated data) returns this form.
  */
 export type EpisodeEnd = "terminal" | "timeout" | "file-end";
 
 export interface Episode {
-  /** Number of entries (L + 1 for full episodes; antmaze episodes have L entries, see datasets spec §5.2). */
+  /** Number of entries (L + 1 for full episodes; antmaze episodes have L entries, see docs/design/datasets.md §5.2). */
   length: number;
   /** Observation shape per entry, e.g. [11] for hopper or [64, 64, 3] for pixels. */
   obsShape: number[];

@@ -1,5 +1,5 @@
 /**
- * Collection protocol of the regenerated locomotion datasets (datasets spec §6.2), written in D4RL v2 layout
+ * Collection protocol of the regenerated locomotion datasets (docs/design/datasets.md §6.2), written in D4RL v2 layout
  * (§2.1) with the §6.5 metadata.
  *
  * - random: uniform actions in [-1, 1]; medium / expert: actions *sampled* from the committed SAC policy, with
@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { Rng } from "../engine/rng.js";
 import { loadArrays, type NamedArray } from "../engine/serialize.js";
-import { SacActor } from "../agents/sac.js";
+import { SacActor } from "../algorithms/sac/sac.js";
 import { envInfo, makeEnv } from "../envs/registry.js";
 import type { MujocoEnv } from "../envs/mujoco-env.js";
 import type { ScalarValue, WriteArray } from "./h5.js";

@@ -1,4 +1,4 @@
-/** The statistics report behind `clap-rl dataset inspect` (datasets spec §7.6). */
+/** The statistics report behind `clap-rl dataset inspect` (docs/design/datasets.md §7.6). */
 import { formatIssue } from "./issues.js";
 import { summarise, type EpisodeStore, type SummaryStats } from "./store.js";
 

@@ -1,6 +1,6 @@
 /**
  * `loadDataset`: format detection and dispatch to the D4RL, Minari and V-D4RL readers, returning the
- * canonical episodes (datasets spec §5.1) in an EpisodeStore. Loaders open files read-only and never
+ * canonical episodes (docs/design/datasets.md §5.1) in an EpisodeStore. Loaders open files read-only and never
  * modify them.
  */
 import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
@@ -16,7 +16,7 @@ import { readVd4rl, vd4rlFiles } from "./vd4rl.js";
 
 export type FileFormat = Exclude<DatasetFormat, "memory">;
 
-/** Reward transforms of method spec / datasets spec §5.4 (antmaze): raw, r − 1, or CQL's 4(r − 0.5). */
+/** Reward transforms of docs/design/datasets.md §5.4 (antmaze): raw, r − 1, or CQL's 4(r − 0.5). */
 export type RewardTransform = "none" | "minus-one" | "cql";
 
 export interface LoadOptions extends D4rlReadOptions {

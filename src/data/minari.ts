@@ -1,5 +1,5 @@
 /**
- * Minari HDF5 datasets (datasets spec §3): `<dataset>/data/main_data.hdf5` with one `episode_{i}` group per
+ * Minari HDF5 datasets (docs/design/datasets.md §3): `<dataset>/data/main_data.hdf5` with one `episode_{i}` group per
  * episode, plus `<dataset>/data/metadata.json`. Read into canonical episodes (§5.2) and written back.
  * As with D4RL files, flags are written as int8 0/1 because h5wasm cannot create h5py's bool enum.
  */

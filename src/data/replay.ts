@@ -1,7 +1,7 @@
 /**
  * The SAC replay buffer. It keeps every transition in arrival order with its terminal and timeout flags and
- * the simulator state before the step, because the medium-replay dataset is this buffer itself (datasets spec
- * §6.1–§6.2): rows [0, k) are exactly the first k environment steps of the run, in order.
+ * the simulator state before the step, because the medium-replay dataset is this buffer itself
+ * (docs/design/datasets.md §6.1–§6.2): rows [0, k) are exactly the first k environment steps of the run, in order.
  *
  * Storage grows by doubling up to `capacity`; past it the buffer is a ring that overwrites the oldest rows
  * (`inOrder` still returns oldest first). Saved files are always written oldest first.
@@ -9,7 +9,7 @@
 import type { Rng } from "../engine/rng.js";
 import { loadArrays, type NamedArray, saveArrays } from "../engine/serialize.js";
 import { UserError } from "../errors.js";
-import type { SacBatch } from "../agents/sac.js";
+import type { SacBatch } from "../algorithms/sac/sac.js";
 
 export interface ReplaySpec {
   obsDim: number;

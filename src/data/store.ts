@@ -7,7 +7,7 @@ import { product } from "./arrays.js";
 import { returnOf, transitionsOf, type Episode } from "./episode.js";
 import type { Issue } from "./issues.js";
 
-/** Observation std is floored here so that near-constant dimensions do not blow up (datasets spec §5.3). */
+/** Observation std is floored here so that near-constant dimensions do not blow up (docs/design/datasets.md §5.3). */
 export const OBS_STD_FLOOR = 1e-3;
 
 export interface ObsStats {

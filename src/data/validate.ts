@@ -1,5 +1,5 @@
 /**
- * Full dataset validation (datasets spec §7), behind `clap-rl dataset validate`. Runs the loaders' cheap
+ * Full dataset validation (docs/design/datasets.md §7), behind `clap-rl dataset validate`. Runs the loaders' cheap
  * checks plus the deeper ones: next-observation continuity, timeout positions, halfcheetah's missing
  * terminals, all-zero antmaze rewards, and observation/action sizes against the named environment.
  * Every problem is an Issue (one line naming the file, key and first bad index); nothing here throws for
@@ -28,16 +28,16 @@ export interface DatasetExpectations {
   rewardsNotAllZero?: boolean;
 }
 
-/** V-D4RL frames (datasets spec §4, §6.4). */
+/** V-D4RL frames (docs/design/datasets.md §4, §6.4). */
 const PIXEL_SHAPE = [64, 64, 3];
 
-/** Environments whose data never contain terminals (datasets spec §2.1 halfcheetah; DMC tasks, §4). */
+/** Environments whose data never contain terminals (docs/design/datasets.md §2.1 halfcheetah; DMC tasks, §4). */
 const NEVER_TERMINATES = new Set(["halfcheetah", "dmc-cheetah-run", "dmc-walker-walk"]);
 
 /**
  * Dataset facts for a registered environment: sizes from the registry; collection-length timeouts
- * (antmaze data episodes run 1000 steps even where evaluation stops at 700, datasets spec §6.3) and the
- * flag and reward rules of datasets spec §7.
+ * (antmaze data episodes run 1000 steps even where evaluation stops at 700, docs/design/datasets.md §6.3) and the
+ * flag and reward rules of docs/design/datasets.md §7.
  */
 export function expectationsFor(envId: string): DatasetExpectations {
   const info = envInfo(envId);

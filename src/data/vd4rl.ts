@@ -1,5 +1,5 @@
 /**
- * V-D4RL 64px datasets (datasets spec §4): one `.npz` per episode with `image` (L+1, 64, 64, 3) uint8,
+ * V-D4RL 64px datasets (docs/design/datasets.md §4): one `.npz` per episode with `image` (L+1, 64, 64, 3) uint8,
  * `action`, `reward`, `discount`, `is_first`, `is_last`, `is_terminal`. Index t holds o_t together with
  * the action a_{t−1} that produced it, so the canonical action taken at o_t is `action[t+1]` (§5.2).
  */
@@ -169,7 +169,7 @@ export function vd4rlMembers(ep: Episode): Parameters<typeof encodeNpz>[0] {
 }
 
 export interface Vd4rlWriteOptions {
-  /** metadata.json content for the folder (datasets spec §6.5). */
+  /** metadata.json content for the folder (docs/design/datasets.md §6.5). */
   metadata?: Record<string, unknown>;
   /** Timestamp of the first episode's name; later episodes add one second each so names sort in order. */
   start?: Date;

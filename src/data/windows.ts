@@ -1,5 +1,5 @@
 /**
- * Training windows (datasets spec §5.3): T consecutive entries of one episode, never crossing episodes.
+ * Training windows (docs/design/datasets.md §5.3): T consecutive entries of one episode, never crossing episodes.
  *
  * Coverage (docs/deviations.md, `data.coverage`): with `coverage: "full"` the windows are the L − T + 1 full windows of
  * each episode, so an episode's first entry (and its last, the only termination label) lies in one window while an
@@ -8,7 +8,7 @@
  * its end (starts L−T+1 … L−1): every entry then lies in exactly T windows. A truncated window is placed at the
  * start of its row with the rest masked as padding, so every window still begins from h = 0, z = 0.
  * Entry t of a window holds o_t, the action taken at o_t, and the reward/continuation of the transition
- * into o_t (the alignment method spec §0.2 assumes); prevAct is the GRU input into h_t.
+ * into o_t (the alignment docs/design/method.md §0.2 assumes); prevAct is the GRU input into h_t.
  */
 import { UserError } from "../errors.js";
 import type { Rng } from "../engine/rng.js";
@@ -16,6 +16,7 @@ import { returnsToGo } from "./episode.js";
 import type { EpisodeStore, ObsStats } from "./store.js";
 
 export interface WindowBatch {
+  kind: "windows";
   B: number;
   T: number;
   obsShape: number[];
@@ -153,6 +154,7 @@ export class WindowSampler {
     const T = this.T;
     const a = this.store.actDim;
     return {
+      kind: "windows",
       B,
       T,
       obsShape: [...this.store.obsShape],

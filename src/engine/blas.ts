@@ -1,6 +1,6 @@
 /**
  * Optional native accelerator: the wasm backend's BatchMatMul forward kernel replaced by OpenBLAS `cblas_sgemm`
- * (engine spec §4.2), through the N-API addon in native/blas (package `@clap-rl/blas`, an optional dependency).
+ * (docs/design/engine.md §4.2), through the N-API addon in native/blas (package `@clap-rl/blas`, an optional dependency).
  *
  * The kernel reads its operands and writes its result in place on the wasm heap, so nothing is copied between JS
  * and wasm. Transpose flags become BLAS transpose arguments instead of the wasm backend's slow transposed loops.
@@ -71,7 +71,7 @@ function loadAddon(): BlasAddon | null {
     try {
       addon = createRequire(import.meta.url)(BLAS_PACKAGE) as BlasAddon;
       // One BLAS thread unless the user sets OpenBLAS's own variable: the model's matmuls are small, a second
-      // thread gained under 10% at model level (engine spec §2) and loses badly when tests, workers or other jobs
+      // thread gained under 10% at model level (docs/design/engine.md §2) and loses badly when tests, workers or other jobs
       // already occupy the cores, because idle OpenBLAS threads spin.
       if (process.env.OPENBLAS_NUM_THREADS === undefined) addon.setThreads(1);
     } catch (e) {

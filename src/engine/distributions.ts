@@ -1,5 +1,5 @@
 /**
- * Distributions the method needs (engine spec §4.5): diagonal Normal, tanh-Normal, Bernoulli.
+ * Distributions the method needs (docs/design/engine.md §4.5): diagonal Normal, tanh-Normal, Bernoulli.
  * Log-probabilities, entropies and KLs are summed over the last (event) axis; batch axes are kept.
  * Samples are reparameterised and take an explicit seed so each RNG stream stays reproducible.
  */
@@ -46,7 +46,7 @@ export function klNormal(q: Normal, p: Normal): tf.Tensor {
 }
 
 /**
- * x = tanh(y), y ~ N(m, s). log π(x) = log N(y; m, s) − Σ log(1 − x² + 1e-6) (method spec §4.3).
+ * x = tanh(y), y ~ N(m, s). log π(x) = log N(y; m, s) − Σ log(1 − x² + 1e-6) (docs/design/method.md §4.3).
  * Sampling returns both y and x so the log-probability uses the exact pre-squash value.
  */
 export class TanhNormal {

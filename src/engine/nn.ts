@@ -1,5 +1,5 @@
 /**
- * Neural-network building blocks: Linear, MLP and the GRU cell (engine spec §4.5).
+ * Neural-network building blocks: Linear, MLP and the GRU cell (docs/design/engine.md §4.5).
  *
  * Parameters are tfjs Variables owned by a Module. Each Module names its parameters by path ("enc/l0/w"), and
  * `namedParams()` returns them in a fixed order for optimisers and checkpoints. tfjs's own variable names are left

@@ -1,5 +1,5 @@
 /**
- * Adam with global-norm gradient clipping and saveable state (engine spec §4.5).
+ * Adam with global-norm gradient clipping and saveable state (docs/design/engine.md §4.5).
  *
  * Written here rather than using tf.train.adam because a checkpoint must restore the moment estimates and step
  * count exactly (resume equivalence), and tfjs's optimiser exposes its slots only through async weight lists with

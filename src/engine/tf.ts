@@ -3,7 +3,7 @@
  *
  * All model code imports `tf` from here and awaits `initEngine()` once before building tensors.
  * `initEngine` selects the wasm backend, loads tfjs's gradient definitions (see tfjs-resolve-hook.ts) and installs
- * the BatchMatMul gradient override (engine spec §4.1): the stock gradient multiplies with transpose flags, which
+ * the BatchMatMul gradient override (docs/design/engine.md §4.1): the stock gradient multiplies with transpose flags, which
  * tfjs-wasm runs 12–16× slower than a plain matmul, so every transposed operand is materialised explicitly — unless
  * the optional native OpenBLAS kernel is active, which handles transpose flags at no cost.
  */
@@ -47,7 +47,7 @@ function reduceToShape(g: tf.Tensor, shape: number[]): tf.Tensor {
   return tf.reshape(summed, shape);
 }
 
-/** The BatchMatMul gradient (engine spec §4.1 table), with explicit transposes and broadcast reduction. */
+/** The BatchMatMul gradient (docs/design/engine.md §4.1 table), with explicit transposes and broadcast reduction. */
 export function batchMatMulGrad(
   dy: tf.Tensor,
   a: tf.Tensor,

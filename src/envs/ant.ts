@@ -1,5 +1,5 @@
 /**
- * Ant with Gymnasium Ant-v4 semantics (environments.md §6), default arguments:
+ * Ant with Gymnasium Ant-v4 semantics (docs/design/environments.md §6), default arguments:
  * - frame skip 5 at timestep 0.01 (dt 0.05 s), 1000 steps;
  * - observation (27) = qpos[2:15] ++ qvel[0:14]; with `useContactForces`, 84 more values: every body's
  *   `cfrc_ext` clipped to [−1, 1] (111 in all);

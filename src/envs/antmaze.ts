@@ -1,5 +1,5 @@
 /**
- * D4RL antmaze v2 evaluation environments (environments.md §7): the D4RL ant (timestep 0.02, motors ±30 reached
+ * D4RL antmaze v2 evaluation environments (docs/design/environments.md §7): the D4RL ant (timestep 0.02, motors ±30 reached
  * through the ctrlrange map, §2) in a maze built from `maze.ts`.
  *
  * - frame skip 5 (dt 0.1 s); 700 steps for umaze and umaze-diverse, 1000 for medium and large;

@@ -1,5 +1,5 @@
 /**
- * `dmc-cheetah-run`: dm_control suite cheetah, task `run`, as V-D4RL uses it (environments spec §8, §9).
+ * `dmc-cheetah-run`: dm_control suite cheetah, task `run`, as V-D4RL uses it (docs/design/environments.md §8, §9).
  *
  * - Control step = 1 physics step of 0.01 s; agent step = 2 control steps (V-D4RL action repeat); 500 agent steps.
  * - Reward per control step: tolerance(v, bounds [10, ∞), margin 10, linear, value at margin 0) = clip(v/10, 0, 1),
@@ -33,7 +33,7 @@ export class DmcCheetahRunEnv extends DmcEnv {
     super(sim, { id: "dmc-cheetah-run", physicsStepsPerControlStep: 1, obsDim: CHEETAH_OBS_DIM }, seed);
   }
 
-  /** Defaults: legacy masses (V-D4RL ran MuJoCo 2.1.0, spec §0.2), island discovery off, seed 0. */
+  /** Defaults: legacy masses (V-D4RL ran MuJoCo 2.1.0, docs/design/environments.md §0.2), island discovery off, seed 0. */
   static async create(options: Partial<MujocoEnvOptions> = {}): Promise<DmcCheetahRunEnv> {
     const sim = await Sim.fromXml(cheetahXml(options.massModel ?? "legacy"), { disableIsland: options.disableIsland });
     return new DmcCheetahRunEnv(sim, options.seed ?? 0);

@@ -1,5 +1,5 @@
 /**
- * `dmc-walker-walk`: dm_control suite planar walker, task `walk`, as V-D4RL uses it (environments spec §8, §10).
+ * `dmc-walker-walk`: dm_control suite planar walker, task `walk`, as V-D4RL uses it (docs/design/environments.md §8, §10).
  *
  * - Control step = 10 physics steps of 0.0025 s; agent step = 2 control steps (V-D4RL action repeat), i.e. 20
  *   physics steps; 500 agent steps.
@@ -58,7 +58,7 @@ export class DmcWalkerWalkEnv extends DmcEnv {
     super(sim, { id: "dmc-walker-walk", physicsStepsPerControlStep: 10, obsDim: WALKER_OBS_DIM }, seed);
   }
 
-  /** Defaults: legacy masses (V-D4RL ran MuJoCo 2.1.0, spec §0.2), island discovery off, seed 0. */
+  /** Defaults: legacy masses (V-D4RL ran MuJoCo 2.1.0, docs/design/environments.md §0.2), island discovery off, seed 0. */
   static async create(options: Partial<MujocoEnvOptions> = {}): Promise<DmcWalkerWalkEnv> {
     const sim = await Sim.fromXml(walkerXml(options.massModel ?? "legacy"), { disableIsland: options.disableIsland });
     return new DmcWalkerWalkEnv(sim, options.seed ?? 0);

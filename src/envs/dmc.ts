@@ -1,5 +1,5 @@
 /**
- * dm_control suite semantics shared by `dmc-cheetah-run` and `dmc-walker-walk` (environments spec §8), as
+ * dm_control suite semantics shared by `dmc-cheetah-run` and `dmc-walker-walk` (docs/design/environments.md §8), as
  * V-D4RL uses them.
  *
  * - Legacy step (§8.1): one control step of n physics steps is `mj_step2`, `mj_step` × (n − 1), `mj_step1`,

@@ -1,5 +1,5 @@
 /**
- * The Gymnasium v4 planar locomotion pattern shared by Hopper, Walker2d and HalfCheetah (environments.md §2–§5):
+ * The Gymnasium v4 planar locomotion pattern shared by Hopper, Walker2d and HalfCheetah (docs/design/environments.md §2–§5):
  * - reward = forward_weight · (x_after − x_before)/dt + healthy_reward − ctrl_weight · Σa²; v4 pays the healthy
  *   reward on every step, the terminating one included;
  * - observation = qpos[1:] (x excluded), then qvel, optionally clipped;

@@ -1,5 +1,5 @@
 /**
- * `halfcheetah`: Gymnasium HalfCheetah-v4 semantics (environments.md §3.1) on our model (§3.2).
+ * `halfcheetah`: Gymnasium HalfCheetah-v4 semantics (docs/design/environments.md §3.1) on our model (§3.2).
  * Observation (17): qpos[1:9], then raw qvel (9). Action (6): bthigh, bshin, bfoot, fthigh, fshin, ffoot.
  * Reward: x velocity − 0.1·Σa². Never terminates; truncated at 1000 steps.
  * Reset: qpos0 + U(±0.1), qvel = 0.1·N(0, 1).

@@ -1,5 +1,5 @@
 /**
- * `hopper`: Gymnasium Hopper-v4 semantics (environments.md §4.1) on our model (§4.2).
+ * `hopper`: Gymnasium Hopper-v4 semantics (docs/design/environments.md §4.1) on our model (§4.2).
  * Observation (11): rootz, rooty, thigh, leg, foot angles, then clip(qvel, ±10) (6). Action (3).
  * Reward: x velocity + 1 − 0.001·Σa². Terminates when unhealthy (termination.ts `hopper`). 1000 steps.
  */

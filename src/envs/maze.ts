@@ -1,5 +1,5 @@
 /**
- * D4RL antmaze layouts and the geometry derived from them (environments.md §7.3).
+ * D4RL antmaze layouts and the geometry derived from them (docs/design/environments.md §7.3).
  *
  * Grid convention: `grid[row][col]`, rows listed top to bottom. World x follows the column index and world y the
  * row index, both scaled by MAZE_SCALING and shifted so the start cell's centre is the origin. Every wall cell
@@ -22,7 +22,7 @@ export interface MazeLayout {
   readonly start: Cell;
   /** The evaluation environment's goal cell. */
   readonly goal: Cell;
-  /** Goal cells marked on D4RL's dataset-collection grid (datasets.md §6.3). */
+  /** Goal cells marked on D4RL's dataset-collection grid (docs/design/datasets.md §6.3). */
   readonly dataGoalCells: readonly Cell[];
 }
 
@@ -35,7 +35,7 @@ export const GOAL_RADIUS = 0.5;
 
 /**
  * Parses a grid written as one string per row: '#' wall, '.' free, 'R' start, 'G' goal.
- * A tiny text format keeps the tables readable and checkable against the spec by eye.
+ * A tiny text format keeps the tables readable and checkable against docs/design/environments.md by eye.
  */
 function parseLayout(name: MazeName, rows: readonly string[], dataGoalCells: readonly Cell[]): MazeLayout {
   let start: Cell | null = null;
@@ -97,7 +97,7 @@ export type AntMazeId =
   | "antmaze-large-diverse";
 
 /**
- * The antmaze evaluation environments: maze and step limit (environments.md §7.1). "diverse" and "play" name
+ * The antmaze evaluation environments: maze and step limit (docs/design/environments.md §7.1). "diverse" and "play" name
  * D4RL's data-collection schemes; their evaluation environments are identical.
  */
 export const ANTMAZE_TASKS: Readonly<Record<AntMazeId, { maze: MazeName; maxEpisodeSteps: number }>> = {

@@ -1,5 +1,5 @@
 /**
- * Abstract base `Env` for MuJoCo tasks (environments.md §2).
+ * Abstract base `Env` for MuJoCo tasks (docs/design/environments.md §2).
  *
  * What the base does:
  * - action validation: wrong length or a non-finite entry → `UserError` naming the env id and the index;
@@ -7,7 +7,7 @@
  *   (`ctrl = mid + a·half`, which is exactly the identity for ranges of [-1, 1]);
  * - `doSimulation(a)`: write ctrl, `frameSkip` × `mj_step`, then `mj_rnePostConstraint` (Gymnasium order);
  * - time limit: `truncated` is true on step `maxEpisodeSteps` unless that step also terminates (a row is never
- *   both, datasets.md §2); stepping a finished episode or before the first `reset()` throws;
+ *   both, docs/design/datasets.md §2); stepping a finished episode or before the first `reset()` throws;
  * - seeding: one `Rng` per env (constructor seed, default 0); `reset({ seed })` re-seeds it, otherwise the
  *   stream continues;
  * - `close()` frees the simulator.

@@ -1,7 +1,7 @@
 /**
  * Pixel observations for any registered MuJoCo environment: `makeEnv(id, { pixels: true })` wraps the state env
  * so that `reset` and `step` return a 64 × 64 × 3 uint8 frame (HWC) from the env's camera, rendered by the
- * ray-cast renderer (render.ts; environments.md §12). Frames are rendered after reset and after every agent step.
+ * ray-cast renderer (render.ts; docs/design/environments.md §12). Frames are rendered after reset and after every agent step.
  *
  * Everything else is the wrapped env's: rewards, termination, truncation, time limit, seeding and actions.
  * Rendering only reads simulator state, so a pixel env follows exactly the trajectory of its state twin. The

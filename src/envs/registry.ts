@@ -3,7 +3,7 @@
  *
  * Adding an environment = adding one entry to `ENTRIES` (id, family, semantics, description, observation shape,
  * action dim, step limit, and an async `create(options)`). Options are resolved here, once:
- * `{ massModel: "legacy", disableIsland: true, seed: 0 }` unless given (environments.md §0.2).
+ * `{ massModel: "legacy", disableIsland: true, seed: 0 }` unless given (docs/design/environments.md §0.2).
  * `pixels: true` (or `{ size, camera }`) wraps the env so it observes rendered frames (pixels.ts, §12).
  * An unknown id → `UserError` listing the closest registered ids.
  *

@@ -1,5 +1,5 @@
 /**
- * The ray-cast camera renderer (environments.md §12.1): RGB uint8 frames, HWC, from one `mj_multiRay` call per
+ * The ray-cast camera renderer (docs/design/environments.md §12.1): RGB uint8 frames, HWC, from one `mj_multiRay` call per
  * frame. The WebAssembly MuJoCo has no OpenGL context (§1.4), so every pixel is a ray through the camera.
  *
  * Per frame:

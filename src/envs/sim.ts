@@ -2,7 +2,7 @@
  * The one wrapper around `@mujoco/mujoco` 3.14 (WebAssembly). Everything in clap-rl that touches MuJoCo goes
  * through a `Sim`.
  *
- * Why a wrapper (environments.md §1.5):
+ * Why a wrapper (docs/design/environments.md §1.5):
  * - typed-array views into wasm memory detach when the memory grows, so no accessor here returns a live view:
  *   every read copies into a fresh JS array, every write goes through a fresh view;
  * - Embind objects are not garbage-collected, so a `Sim` owns its MjModel, MjData and scratch buffers and
@@ -269,7 +269,7 @@ export class Sim {
     const d = this.d;
     for (let i = 0; i < n; i++) this.mj.mj_step(m, d);
   }
-  /** The position/velocity half of `mj_step`; dm_control's legacy step ends with it (environments.md §8.1). */
+  /** The position/velocity half of `mj_step`; dm_control's legacy step ends with it (docs/design/environments.md §8.1). */
   step1(): void {
     this.mj.mj_step1(this.m, this.d);
   }

@@ -1,5 +1,5 @@
 /**
- * Termination functions on observations only, for model rollouts (MOPO/MOBILE; environments.md §2, §3.1,
+ * Termination functions on observations only, for model rollouts (MOPO/MOBILE; docs/design/environments.md §2, §3.1,
  * §4.1, §5.1). The real environments use the same rules on their unclipped state (see gym-locomotion.ts), so
  * the thresholds live here once.
  *
@@ -61,7 +61,7 @@ const ant: TerminationFn = (obs, offset = 0) => {
 
 /**
  * Antmaze: success is the only termination and needs the goal, which the observation lacks (§7.1), so rollouts
- * never terminate on the task (method.md §17.6); a blown-up prediction (non-finite or |obs| ≥ 100, far beyond
+ * never terminate on the task (docs/design/method.md §17.6); a blown-up prediction (non-finite or |obs| ≥ 100, far beyond
  * the largest maze's 36 m extent and any velocity a random ant reaches) stops it.
  */
 const antmaze: TerminationFn = (obs, offset = 0) => {

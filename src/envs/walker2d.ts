@@ -1,5 +1,5 @@
 /**
- * `walker2d`: Gymnasium Walker2d-v4 semantics (environments.md §5.1) on our model (§5.2).
+ * `walker2d`: Gymnasium Walker2d-v4 semantics (docs/design/environments.md §5.1) on our model (§5.2).
  * Observation (17): qpos[1:9], then clip(qvel, ±10) (9). Action (6): right thigh, leg, foot, then left.
  * Reward: x velocity + 1 − 0.001·Σa². Terminates unless 0.8 < z < 2 and |angle| < 1. 1000 steps.
  */

@@ -1,5 +1,5 @@
 /**
- * Policy evaluation (method.md §14): `evaluate(spec, envId, { episodes, seed, workers, envOptions, onEpisode })`.
+ * Policy evaluation (docs/design/method.md §14): `evaluate(spec, envId, { episodes, seed, workers, envOptions, onEpisode })`.
  *
  * Reproducibility: episode i always uses the seeds `episodeSeeds(seed, i)`, one for the environment's reset and
  * one for `policy.reset`, and each episode starts from a fresh reset, so an episode's result depends only on

@@ -1,12 +1,12 @@
 /**
- * Normalised scores on the 0–100 scale papers report (environments.md §13, method.md §14).
+ * Normalised scores on the 0–100 scale papers report (docs/design/environments.md §13, docs/design/method.md §14).
  *
  * One table, `SCORE_REFERENCES`, holds every constant with its source:
  * - D4RL locomotion and antmaze: `100 · (R − REF_MIN) / (REF_MAX − REF_MIN)` with D4RL's `d4rl/infos.py`
  *   REF_MIN_SCORE / REF_MAX_SCORE (the `*-random-v0` entries, which the v1 and v2 entries copy). For antmaze
  *   (min 0, max 1) that is 100 × the episode's success, since the return is 1 on reaching the goal and 0 otherwise.
  * - V-D4RL (dm_control): return / 10, i.e. min 0 and max 1000 [inferred from the magnitude of the published
- *   numbers, environments.md §13.2].
+ *   numbers, docs/design/environments.md §13.2].
  *
  * Each entry also names the environment semantics its constants assume (§0.1): D4RL's numbers assume
  * Gymnasium-v4-equivalent rules, and normalising returns of an environment with other semantics (say a v5 port)
@@ -32,7 +32,7 @@ export interface ScoreReference {
 }
 
 const D4RL_INFOS = "D4RL d4rl/infos.py REF_MIN_SCORE/REF_MAX_SCORE (*-random-v0 entries; v1/v2 copy them)";
-const VD4RL = "V-D4RL: raw dm_control return (0–1000) / 10 [inferred, environments.md §13.2]";
+const VD4RL = "V-D4RL: raw dm_control return (0–1000) / 10 [inferred, docs/design/environments.md §13.2]";
 
 function d4rl(min: number, max: number, semantics = "gymnasium-v4"): ScoreReference {
   return { min, max, semantics, kind: "D4RL", source: D4RL_INFOS };

@@ -1,8 +1,8 @@
 /**
- * The latent action state-space model of C-LAP (method spec §2–§3), and its ablation without latent actions
- * (`model.latentAction = false`: a plain RSSM, spec §10) — one class, one switch.
+ * The latent action state-space model of C-LAP (docs/design/method.md §2–§3), and its ablation without latent actions
+ * (`model.latentAction = false`: a plain RSSM, docs/design/method.md §10) — one class, one switch.
  *
- * Components (spec §2.2): observation encoder; deterministic transition [z, a_prev] → Linear → SELU → GRUCell;
+ * Components (docs/design/method.md §2.2): observation encoder; deterministic transition [z, a_prev] → Linear → SELU → GRUCell;
  * latent-state prior p(z_t | h_t) and posterior q(z_t | h_t, e_t) with σ = softplus + σ_min; latent action prior
  * p(u | s) and posterior q(u | s, a); action decoder p(a | s, u) = N(tanh(m), softplus + σ_min); unit-variance
  * observation decoder and reward head; Bernoulli termination head (switchable off).
@@ -10,7 +10,7 @@
  * Layout: window tensors are handled time-major. The batch arrays ([B, T, …], batch-major) are transposed once in
  * JS to [T, B, …] so each time step is a contiguous row block; everything that does not feed the recurrence
  * (encoder, prior head, decoders, latent-action terms, reward/termination heads) runs once on all T·B rows.
- * Windows never cross episodes and every window starts from h = 0, z = 0 (spec §2.2), so no reset inside the loop.
+ * Windows never cross episodes and every window starts from h = 0, z = 0 (docs/design/method.md §2.2), so no reset inside the loop.
  */
 import { tf, stopGradient } from "../engine/tf.js";
 import { GRUCell, Linear, MLP, Module } from "../engine/nn.js";
@@ -18,8 +18,59 @@ import { filterSequence } from "../engine/fused-filter.js";
 import { fusedActive } from "../engine/blas.js";
 import { Bernoulli, Normal, klNormal } from "../engine/distributions.js";
 import type { Rng } from "../engine/rng.js";
-import type { ModelConfig } from "../config/schema.js";
+import { field, type Infer } from "../config/schema.js";
 import type { WindowBatch } from "../data/windows.js";
+
+const { int, num, bool, oneOf } = field;
+
+/** The model's config section (`model.*`), declared once: its type follows from it. */
+export const MODEL_SCHEMA = {
+  /** false: plain RSSM without latent actions (ablation `no-latent-action`, docs/method.md). */
+  latentAction: bool,
+  /** Hidden units of every MLP. */
+  hidden: int(1),
+  /** Hidden layers per MLP head. */
+  layers: int(0),
+  /** Observation embedding size. */
+  embed: int(1),
+  /** Deterministic (GRU) state size. */
+  deter: int(1),
+  /** Stochastic state size. */
+  stoch: int(1),
+  /** Latent action size d_u. */
+  latentActionDim: int(1),
+  /** σ_min of the latent-state prior/posterior heads (softplus + σ_min). */
+  stateMinStd: num({ positive: true }),
+  /** σ_min of the latent-action prior/posterior. */
+  latentActionMinStd: num({ positive: true }),
+  /** σ_min of the action decoder. */
+  actionMinStd: num({ positive: true }),
+  /** Termination head on/off (off: c ≡ 1, the V-D4RL preset). */
+  termination: bool,
+  /** Mask reward/termination terms at an episode's first entry (m^r, docs/method.md). */
+  maskFirstReward: bool,
+  /**
+   * Scales of the model loss terms (the paper's ELBO has all 1). `act` scales the action half of the joint
+   * likelihood, reconstruction and latent-action KL together, so it does not change the price of information in u.
+   * `klState` below 1 lets the latent state keep the precision a behaviour model needs; `klAction` below 1 makes the
+   * latent action, rather than the decoder's σ, carry the data's action spread (docs/deviations.md).
+   */
+  scales: { obs: num({ min: 0 }), act: num({ min: 0 }), rew: num({ min: 0 }), cont: num({ min: 0 }), klState: num({ min: 0 }), klAction: num({ min: 0 }) },
+  kl: {
+    /** Free nats on the batch-mean KL (0 = plain ELBO). */
+    freeNats: num({ min: 0 }),
+    /** KL balancing weight α on the prior side (0 = off, plain ELBO). */
+    balance: num({ min: 0, max: 1 }),
+  },
+  init: oneOf("uniform", "lecun"),
+  lr: num({ positive: true }),
+  eps: num({ positive: true }),
+  clip: num({ min: 0 }),
+  /** Phase-1 gradient steps. */
+  steps: int(0),
+} as const;
+
+export type ModelConfig = Infer<typeof MODEL_SCHEMA>;
 
 /** What the networks take from the data: sizes, and the value scale (agent.valueScale "returns"; absent: 1). */
 export interface ModelDims {
@@ -29,7 +80,7 @@ export interface ModelDims {
 }
 
 /** A window batch as model inputs: the data layer's WindowBatch without its shape metadata. */
-export type WindowArrays = Omit<WindowBatch, "obsShape" | "actDim">;
+export type WindowArrays = Omit<WindowBatch, "kind" | "obsShape" | "actDim">;
 
 /** Latent states of many rows: deterministic h [N, deter] and stochastic z [N, stoch]. */
 export interface LatentState {
@@ -134,7 +185,7 @@ export class LatentActionModel extends Module {
     return this.uPrior !== null;
   }
 
-  /** Zero state for `n` rows (window start and episode reset, spec §2.2 / §8). */
+  /** Zero state for `n` rows (window start and episode reset, docs/design/method.md §2.2 / §8). */
   initialState(n: number): LatentState {
     return { h: tf.zeros([n, this.cfg.deter]), z: tf.zeros([n, this.cfg.stoch]) };
   }
@@ -236,7 +287,7 @@ export class LatentActionModel extends Module {
   }
 
   /**
-   * The model loss of spec §3.2 on one window batch, with each term (as a positive loss contribution, averaged over
+   * The model loss of docs/design/method.md §3.2 on one window batch, with each term (as a positive loss contribution, averaged over
    * B·T) for logging: obs = −ln p(o|s), act = −m^a ln p(a|s,u), kl_s, kl_u = m^a KL_u, rew = −m^r ln p(r|s),
    * cont = −m^r ln p(c|s). All terms carry the validity mask m.
    */
@@ -290,7 +341,7 @@ export class LatentActionModel extends Module {
 
   /**
    * Masked batch-mean KL(q ‖ p). Plain ELBO by default; `kl.balance = α > 0` uses α·KL(sg q ‖ p) + (1−α)·KL(q ‖ sg p),
-   * and `kl.freeNats` clamps the batch mean from below (both Offline DV2 options, spec §3.2; off by default).
+   * and `kl.freeNats` clamps the batch mean from below (both Offline DV2 options, docs/design/method.md §3.2; off by default).
    */
   private klTerm(q: Normal, p: Normal, w: tf.Tensor, N: number): tf.Scalar {
     const avg = (kl: tf.Tensor) => tf.div(tf.sum(tf.mul(kl, w)), N) as tf.Scalar;
@@ -307,7 +358,7 @@ export class LatentActionModel extends Module {
   }
 
   /**
-   * One online filter step for acting (spec §8): h ← GRU(h, [z, a_prev]); z ← posterior mean, or mean + σ ⊙ noise
+   * One online filter step for acting (docs/design/method.md §8): h ← GRU(h, [z, a_prev]); z ← posterior mean, or mean + σ ⊙ noise
    * with standard-normal `noise`, given the normalised observation.
    */
   filterStep(prev: LatentState, prevAction: tf.Tensor2D, obs: tf.Tensor2D, noise?: tf.Tensor): LatentState {

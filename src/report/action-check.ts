@@ -1,5 +1,5 @@
 /**
- * The action-distribution check of the paper's Appendix F (method spec §12): do actions generated from the latent
+ * The action-distribution check of the paper's Appendix F (docs/design/method.md §12): do actions generated from the latent
  * action prior and the action decoder match the dataset's actions locally?
  *
  * Procedure (the readings this project adopts are marked):
@@ -10,8 +10,8 @@
  *    take their dataset actions. Leaving the query's own episode out keeps its own action from being one of its
  *    neighbours [project reading].
  * 3. For each neighbour, the latent state is the posterior filtered along the neighbour's own episode from its
- *    start up to the neighbour's step (spec §12 project default; "filter: episode-prefix" in the output), with the
- *    dataset's previous actions and the posterior mean (the deterministic reading used for evaluation, spec §8).
+ *    start up to the neighbour's step (docs/design/method.md §12 project default; "filter: episode-prefix" in the output), with the
+ *    dataset's previous actions and the posterior mean (the deterministic reading used for evaluation, docs/design/method.md §8).
  *    Then u ~ p(u | s) and a ~ p(a | s, u) are sampled once per neighbour, and a is clipped to [−1, 1] as the
  *    environment would execute it.
  * 4. Segments: flight and stance phases from foot–floor contacts when the dataset stores qpos/qvel and the run's

@@ -4,12 +4,12 @@
  * renders the verdicts; this module only decides.
  *
  * - jump-start: on expert data, the evaluation at agent step 0 (the untrained constrained policy) scores at least
- *   JUMP_START_FRACTION of the data's average normalised score (method spec §4.3).
- * - locomotion: the final score is at least the data's average on every locomotion dataset (spec §18.4).
- * - ablations (walker2d medium, medium-replay; spec §10, §13): without latent actions the value estimate exceeds
+ *   JUMP_START_FRACTION of the data's average normalised score (docs/design/method.md §4.3).
+ * - locomotion: the final score is at least the data's average on every locomotion dataset (docs/design/method.md §18.4).
+ * - ablations (walker2d medium, medium-replay; docs/design/method.md §10, §13): without latent actions the value estimate exceeds
  *   the data's average maximum return-to-go and the score is far below C-LAP's; without the constraint the policy
  *   collapses or overestimates; C-LAP's value stays near the references.
- * - epsilon (spec §11): a small ε (≤ 1) is enough — within EPSILON_SMALL_ENOUGH of the best ε — and ε = 10 collapses.
+ * - epsilon (docs/design/method.md §11): a small ε (≤ 1) is enough — within EPSILON_SMALL_ENOUGH of the best ε — and ε = 10 collapses.
  *
  * "Far below" and "collapses" mean at most COLLAPSE_FRACTION of C-LAP's (or the best ε's) mean final score; "near
  * the references" means between NEAR_LOW × the average return-to-go and NEAR_HIGH × the average maximum. All

@@ -183,7 +183,7 @@ export function buildComparison(runs: readonly RunData[], outFile: string): Comp
   parts.push(`<div class="label">${esc(regeneratedLabel(envs.find((e) => e) ?? null))}</div>`);
   parts.push(
     note(
-      "<b>last</b> is the final evaluation (the headline); <b>best</b> is the best periodic evaluation, chosen by online selection and therefore optimistic (method spec §14). " +
+      "<b>last</b> is the final evaluation (the headline); <b>best</b> is the best periodic evaluation, chosen by online selection and therefore optimistic (docs/design/method.md §14). " +
         "mean ± std is over seeds (population std, ddof 0) of finished runs only; partial runs are listed per seed and not averaged.",
     ),
   );

@@ -1,16 +1,16 @@
 /**
- * Dataset value references for the value-overestimation view (method spec §13), drawn beside the agent's value
+ * Dataset value references for the value-overestimation view (docs/design/method.md §13), drawn beside the agent's value
  * estimate:
  * - average return: mean over dataset states of the discounted return-to-go G_t = Σ_{j≥0} γ^j r_{t+1+j};
  * - average maximum: mean over episodes of max_t G_t;
  * - and, for the score chart, the dataset's mean undiscounted episode return.
  *
- * Readings (spec §13 marks the paper's computation as open):
+ * Readings (docs/design/method.md §13 marks the paper's computation as open):
  * - "dataset states" are the entries where an action was taken (the rows of a D4RL file); the final entry of an
  *   episode has nothing left to earn and is not counted;
  * - the sum stops at the episode end with no bootstrap, so a timeout-ended episode counts only its recorded
  *   rewards, and it also stops after a transition with continuation 0 (antmaze goals inside an episode), as the
- *   value targets do with continuation masking (spec §5.2);
+ *   value targets do with continuation masking (docs/design/method.md §5.2);
  * - rewards are the loader's after the run's reward transform, the units the value model learns.
  *
  * The references are cached in the run directory (references.json), keyed by the dataset file's path, size and

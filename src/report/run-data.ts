@@ -1,5 +1,5 @@
 /**
- * Reading a run directory (written by src/agents/trainer.ts) for reports: config.json, manifest.json and
+ * Reading a run directory (written by src/training/trainer.ts) for reports: config.json, manifest.json and
  * metrics.jsonl, tolerant of runs that are still being written.
  *
  * - A run still in progress (or killed) has manifest status "running"/"stopped"/"diverged": it is read as a
@@ -9,15 +9,15 @@
  * - Missing config.json/manifest.json/metrics.jsonl make the directory unusable: one UserError line naming the
  *   directory and the missing file.
  *
- * Last and best (method spec §14): "last" is the final evaluation (the last eval line of a finished run), "best" is
+ * Last and best (docs/design/method.md §14): "last" is the final evaluation (the last eval line of a finished run), "best" is
  * the best periodic evaluation by normalised score — online selection, so optimistic. Runs on environments without
  * score references are ranked by raw return instead.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { UserError } from "../errors.js";
-import { mergeConfigObject, upgradeConfig, validateConfig, type ClapConfig } from "../config/schema.js";
-import { PRESETS, presetConfig } from "../config/presets.js";
+import type { CommonConfig } from "../config/schema.js";
+import { algorithm, readRunConfig } from "../algorithms/registry.js";
 
 export interface MetricRecord {
   phase: string;
@@ -64,7 +64,7 @@ export interface EvalPoint {
 
 export interface RunData {
   dir: string;
-  config: ClapConfig;
+  config: CommonConfig;
   /** config.json predates fields of this version's schema; they were filled from the run's preset. */
   configFilled: boolean;
   manifest: RunManifest;
@@ -158,27 +158,6 @@ function readJsonFile(path: string, dir: string, what: string): unknown {
   }
 }
 
-/**
- * The run's config. A run written by an older version may lack fields added since; reports must still read it,
- * so missing fields are filled from the run's preset (unknown keys or wrong types remain errors).
- */
-function runConfig(raw: unknown, where: string): { config: ClapConfig; filled: boolean } {
-  // Fields added since get the values the run was trained with (not "filled": nothing is guessed); anything else
-  // missing comes from the preset.
-  upgradeConfig(raw);
-  try {
-    validateConfig(raw, where);
-    return { config: raw, filled: false };
-  } catch (e) {
-    if (!raw || typeof raw !== "object" || Array.isArray(raw)) throw e;
-    const preset = (raw as { preset?: unknown }).preset;
-    const base = presetConfig(typeof preset === "string" && Object.hasOwn(PRESETS, preset) ? preset : "small");
-    mergeConfigObject(base, raw, where);
-    validateConfig(base, where);
-    return { config: base, filled: true };
-  }
-}
-
 const STATUSES: readonly RunStatus[] = ["done", "running", "stopped", "diverged"];
 
 /** Reads a run directory; UserError (one line naming the directory and what is missing) when it is not usable. */
@@ -189,7 +168,7 @@ export function readRun(path: string): RunData {
   if (!existsSync(join(dir, "manifest.json"))) throw new UserError(`${path}: not a run directory (no manifest.json)`);
   const manifest = readJsonFile(join(dir, "manifest.json"), path, "manifest.json") as RunManifest;
   if (!manifest || typeof manifest !== "object") throw new UserError(`${path}: manifest.json does not hold an object`);
-  const { config, filled } = runConfig(readJsonFile(join(dir, "config.json"), path, "config.json"), `${path}/config.json`);
+  const { config, filled } = readRunConfig(readJsonFile(join(dir, "config.json"), path, "config.json"), `${path}/config.json`);
   const metricsPath = join(dir, "metrics.jsonl");
   if (!existsSync(metricsPath)) throw new UserError(`${path}: incomplete run directory (no metrics.jsonl)`);
   const metrics = parseMetrics(readFileSync(metricsPath, "utf8"));
@@ -223,6 +202,6 @@ export function readRun(path: string): RunData {
     algo: manifest.algo ?? config.algo,
     seed: manifest.seed ?? config.seed,
     agentStep,
-    agentSteps: config.agent.steps,
+    agentSteps: algorithm(config.algo).phases(config).agent.steps,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * `writeRunReport(runDir)`: the run's report.html — score curve with last and best marked, value estimate against
- * the dataset references (spec §13), model and agent loss curves, the Appendix-F action-distribution check
- * (spec §12), the run's facts and config, and the regenerated-data label (spec §14).
+ * the dataset references (docs/design/method.md §13), model and agent loss curves, the Appendix-F action-distribution check
+ * (docs/design/method.md §12), the run's facts and config, and the regenerated-data label (docs/design/method.md §14).
  *
  * Inputs that need the dataset or the model are cached in the run directory (references.json,
  * action-check.json, plus action-check.csv for spreadsheets), so re-rendering is fast and still works after the
@@ -10,14 +10,13 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { initEngine } from "../engine/tf.js";
-import { Rng } from "../engine/rng.js";
 import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { loadDataset, detectFormat } from "../data/load.js";
 import { H5Reader } from "../data/h5.js";
 import type { EpisodeStore } from "../data/store.js";
-import { loadCheckpoint, type LoadedCheckpoint } from "../agents/checkpoint.js";
-import { LatentActionModel } from "../models/latent-action-model.js";
+import type { LoadedCheckpoint } from "../algorithms/checkpoint.js";
+import { algorithm, loadCheckpoint } from "../algorithms/registry.js";
 import { scoreReference, normalizedScore100 } from "../eval/scores.js";
 import { readRun, type EvalPoint, type MetricRecord, type RunData } from "./run-data.js";
 import { runReferences, type ReferenceResult } from "./references.js";
@@ -30,7 +29,7 @@ export const ACTION_CHECK_FILE = "action-check.json";
 /** The per-segment table of the action check, for spreadsheets. */
 export const ACTION_CHECK_CSV = "action-check.csv";
 
-/** The label every result page carries (datasets spec §1, method spec §14). */
+/** The label every result page carries (docs/design/datasets.md §1, docs/design/method.md §14). */
 export function regeneratedLabel(envId: string | null | undefined): string {
   const protocol = envId?.startsWith("dmc-") ? "V-D4RL" : "D4RL";
   return (
@@ -44,7 +43,7 @@ export interface RunReportOptions {
   out?: string;
   /** Run the action-distribution check (needs the model and the dataset); default true. */
   actionCheck?: boolean;
-  /** Neighbours per step (spec §12: 20). */
+  /** Neighbours per step (docs/design/method.md §12: 20). */
   k?: number;
   /** Fixed segment length when contacts are unavailable. */
   segmentLength?: number;
@@ -100,7 +99,8 @@ function actionCheckCsv(r: ActionCheckResult): string {
 }
 
 async function runActionCheck(run: RunData, datasetPath: string | null, store: () => Promise<EpisodeStore>, o: typeof DEFAULTS): Promise<ActionCheckOutcome> {
-  if (!run.config.model.latentAction) return { result: null, note: "Skipped: this run's model has no latent actions (the no-latent-action ablation), so there is no latent action prior to decode." };
+  const plugin = algorithm(run.config.algo);
+  if (!plugin.actionModel) return { result: null, note: `Skipped: ${plugin.name} has no behaviour model whose action distribution could be checked.` };
   let ckpt: LoadedCheckpoint;
   try {
     ckpt = loadCheckpoint(run.dir);
@@ -123,9 +123,10 @@ async function runActionCheck(run: RunData, datasetPath: string | null, store: (
   const data = await store();
   if (data.obsDtype !== "float32") return { result: null, note: "Skipped: pixel observations (nearest neighbours in pixel space are not meaningful)." };
   await initEngine();
-  const model = new LatentActionModel(ckpt.config.model, ckpt.dims, new Rng(0));
+  const source = plugin.actionModel(ckpt);
+  if (!source.model) return { result: null, note: source.note };
+  const { model } = source;
   try {
-    ckpt.restoreParams("model", model.namedParams());
     const modelStats = ckpt.config.data.obsNorm ? ckpt.obsStats : null;
     const searchStats = ckpt.obsStats ?? data.obsStats;
     if (!searchStats) return { result: null, note: "Skipped: no observation statistics to normalise with." };
@@ -266,7 +267,7 @@ function meanStd(m: number, s: number): string {
 
 function actionSection(charts: ChartSet, outcome: ActionCheckOutcome): string {
   const intro =
-    "<p>Do actions decoded from the latent action prior match the dataset's actions near the same states (paper Appendix F, method spec §12)? " +
+    "<p>Do actions decoded from the latent action prior match the dataset's actions near the same states (paper Appendix F, docs/design/method.md §12)? " +
     "For each step of one dataset trajectory, the 20 nearest observations (Euclidean, z-scored) among the other episodes give the dataset actions; " +
     "at each neighbour, the latent state is the posterior filtered along the neighbour's own episode from its start up to that step (posterior mean, dataset actions), " +
     "then u ~ p(u|s) and a ~ p(a|s,u) are sampled once and clipped to [−1, 1].</p>";
@@ -343,7 +344,7 @@ export async function buildRunReport(runDir: string, options: RunReportOptions =
     storePromise ??= loadRunDataset(datasetPath, run);
     return storePromise;
   };
-  const gamma = run.config.agent.discount;
+  const gamma = algorithm(run.config.algo).discount?.(run.config) ?? null;
   // A dataset that exists but cannot be read costs the parts that need it, not the whole report.
   const unreadable = (e: unknown): string => {
     if (e instanceof UserError) return `the dataset could not be read (${e.message})`;
@@ -406,7 +407,7 @@ export async function buildRunReport(runDir: string, options: RunReportOptions =
       charts.figure(
         `${name[0].toUpperCase()}${name.slice(1)} vs agent gradient steps`,
         scoreChart(run, refs),
-        `Deterministic policy, evaluated every ${run.config.eval.every} agent steps and at the end. The headline is <b>last</b> (the final evaluation); <b>best</b> is picked by online selection over the evaluations and is optimistic (method spec §14).`,
+        `Deterministic policy, evaluated every ${run.config.eval.every} agent steps and at the end. The headline is <b>last</b> (the final evaluation); <b>best</b> is picked by online selection over the evaluations and is optimistic (docs/design/method.md §14).`,
       ),
     );
   } else {
@@ -417,7 +418,7 @@ export async function buildRunReport(runDir: string, options: RunReportOptions =
       charts.figure(
         "Value estimate vs dataset references",
         valueChart(run, refs),
-        `Mean of v(s) over the posterior states of a fixed batch of dataset windows (spec §13), against the dataset's average discounted return-to-go and average per-episode maximum (γ = ${esc(gamma)}, no bootstrap at timeouts). Estimates far above the references indicate value over-estimation. References: ${esc(refs.note)}.`,
+        `Mean of v(s) over the posterior states of a fixed batch of dataset windows (docs/design/method.md §13), against the dataset's average discounted return-to-go and average per-episode maximum (γ = ${esc(gamma)}, no bootstrap at timeouts). Estimates far above the references indicate value over-estimation. References: ${esc(refs.note)}.`,
       ),
     );
   } else {

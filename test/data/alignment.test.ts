@@ -1,5 +1,5 @@
 /**
- * The canonical alignment (datasets spec §5) checked end to end — source rows → loader → store → window
+ * The canonical alignment (docs/design/datasets.md §5) checked end to end — source rows → loader → store → window
  * sampler — on datasets whose values encode their own row index.
  */
 import assert from "node:assert/strict";

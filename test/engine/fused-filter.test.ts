@@ -6,7 +6,7 @@ import { filterSequence, type FilterInputs, type FilterOutputs } from "../../src
 import { gruCell } from "../../src/engine/nn.js";
 import { Rng } from "../../src/engine/rng.js";
 import { UserError } from "../../src/errors.js";
-import { presetConfig, resolveConfig } from "../../src/config/presets.js";
+import { clapPreset as presetConfig, resolveClapConfig as resolveConfig } from "../../src/algorithms/clap/config.js";
 import { LatentActionModel, type WindowArrays } from "../../src/models/latent-action-model.js";
 import { gradError, randn, relErr } from "../helpers/gradcheck.js";
 

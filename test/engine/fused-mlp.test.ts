@@ -6,9 +6,9 @@ import { mlpForward, type MlpLayer } from "../../src/engine/fused-mlp.js";
 import { MLP, activate, type Activation } from "../../src/engine/nn.js";
 import { Rng } from "../../src/engine/rng.js";
 import { UserError } from "../../src/errors.js";
-import { presetConfig, resolveConfig } from "../../src/config/presets.js";
+import { clapPreset as presetConfig, resolveClapConfig as resolveConfig } from "../../src/algorithms/clap/config.js";
 import { WindowSampler } from "../../src/data/windows.js";
-import { ClapAgent } from "../../src/agents/clap.js";
+import { ClapAgent } from "../../src/algorithms/clap/agent.js";
 import { ACT_DIM, OBS_DIM, makeStore } from "../method/synthetic.js";
 import { gradError, randn, relErr } from "../helpers/gradcheck.js";
 

@@ -6,7 +6,7 @@ import { nativeElementwiseActive } from "../../src/engine/native-elementwise.js"
 import { Adam } from "../../src/engine/optim.js";
 import { MLP } from "../../src/engine/nn.js";
 import { Rng } from "../../src/engine/rng.js";
-import { presetConfig, resolveConfig } from "../../src/config/presets.js";
+import { clapPreset as presetConfig, resolveClapConfig as resolveConfig } from "../../src/algorithms/clap/config.js";
 import { WindowSampler } from "../../src/data/windows.js";
 import { LatentActionModel } from "../../src/models/latent-action-model.js";
 import { ACT_DIM, OBS_DIM, makeStore } from "../method/synthetic.js";

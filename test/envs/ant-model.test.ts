@@ -1,5 +1,5 @@
 /**
- * The project's ant MJCF against the spec tables (environments.md §7.2, §11) and, when available, against the
+ * The project's ant MJCF against the design tables (docs/design/environments.md) (docs/design/environments.md §7.2, §11) and, when available, against the
  * original public model files (read from $CLAP_RL_REFERENCE_ASSETS, never shipped).
  */
 import { test } from "node:test";
@@ -36,7 +36,7 @@ function assertRelClose(actual: number, expected: number, rel: number, what: str
 /** Body order of the compiled ant: world, torso, then per leg (upper, aux, foot). */
 const LEG_BODY_KIND = ["hip", "hip", "ankle"] as const;
 
-// environments.md §11, "Ant (Gymnasium and D4RL; density 5)". Principal moments largest first.
+// docs/design/environments.md §11, "Ant (Gymnasium and D4RL; density 5)". Principal moments largest first.
 const SPEC_INERTIAL = {
   exact: { torso: 0.32725, hip: 0.03916, ankle: 0.06759, hipI: [5.68e-4, 5.68e-4, 1.184e-4], ankleI: [2.675e-3, 2.675e-3, 2.094e-4] },
   legacy: { torso: 0.32725, hip: 0.03648, ankle: 0.06491, hipI: [4.586e-4, 4.586e-4, 1.167e-4], ankleI: [2.359e-3, 2.359e-3, 2.077e-4] },
@@ -74,7 +74,7 @@ test("every body, joint, geom, actuator and camera of the ant is named, uniquely
     for (const kind of ["body", "joint", "geom", "actuator", "camera"] as const) {
       const names = sim.names(kind);
       assert.ok(names.length > 0, kind);
-      // Unnamed objects come back as junk such as "emsc" (environments.md §1.5 item 5), so check the exact set.
+      // Unnamed objects come back as junk such as "emsc" (docs/design/environments.md §1.5 item 5), so check the exact set.
       assert.equal(new Set(names).size, names.length, `${kind} names unique`);
     }
     assert.deepEqual(sim.names("actuator"), ["hip_4", "ankle_4", "hip_1", "ankle_1", "hip_2", "ankle_2", "hip_3", "ankle_3"]);
@@ -199,7 +199,7 @@ for (const variant of ["d4rl", "gymnasium"] as const) {
 }
 
 /**
- * D4RL's maze walls, written here independently of maze.ts from the spec grid (environments.md §7.3), the way
+ * D4RL's maze walls, written here independently of maze.ts from the design grid (docs/design/environments.md §7.3), the way
  * D4RL inserts them: boxes appended to the reference file's world body.
  */
 const UMAZE_GRID = ["11111", "1R001", "11101", "1G001", "11111"];

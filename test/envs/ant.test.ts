@@ -1,4 +1,4 @@
-/** Gymnasium Ant-v4 semantics (environments.md §6) on the project's ant model. */
+/** Gymnasium Ant-v4 semantics (docs/design/environments.md §6) on the project's ant model. */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AntEnv } from "../../src/envs/ant.js";

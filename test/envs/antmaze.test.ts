@@ -1,4 +1,4 @@
-/** D4RL antmaze v2 evaluation semantics (environments.md §7) and maze construction (§7.3). */
+/** D4RL antmaze v2 evaluation semantics (docs/design/environments.md §7) and maze construction (§7.3). */
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { AntMazeEnv, antmazeGoalReached } from "../../src/envs/antmaze.js";
@@ -10,7 +10,7 @@ import { Rng } from "../../src/engine/rng.js";
 
 const OPTS = { massModel: "legacy" as const, disableIsland: true, seed: 0 };
 
-/** The spec's grids (environments.md §7.3), written out again so the tests check maze.ts against the spec. */
+/** The spec's grids (docs/design/environments.md §7.3), written out again so the tests check maze.ts against the spec. */
 const SPEC_GRIDS: Record<MazeName, { rows: string[]; walls: number; goalBase: [number, number] }> = {
   umaze: { rows: ["11111", "1R001", "11101", "1G001", "11111"], walls: 18, goalBase: [0, 8] },
   medium: {

@@ -1,5 +1,5 @@
 /**
- * The project's dm_control models against the spec's mass tables (§11) and against the original dm_control
+ * The project's dm_control models against the design docs' mass tables (§11) and against the original dm_control
  * files (read from $CLAP_RL_REFERENCE_ASSETS/dm_control with common/*.xml through the VFS, never shipped;
  * those tests skip when the folder is absent): compiled model facts, dynamics under identical actions, and the
  * reset procedure replayed on the reference model.
@@ -30,7 +30,7 @@ async function referenceSim(task: Task): Promise<Sim | null> {
   return Sim.fromXml(readFileSync(join(REF_DIR, `${task}.xml`), "utf8"), { files });
 }
 
-/** Body masses and principal inertias (largest first) from environments spec §11, printed precision. */
+/** Body masses and principal inertias (largest first) from docs/design/environments.md §11, printed precision. */
 const MASS_TABLE: Record<Task, Record<MassModel, Array<[string, number, [number, number, number]]>>> = {
   cheetah: {
     legacy: [
@@ -76,7 +76,7 @@ const MASS_TABLE: Record<Task, Record<MassModel, Array<[string, number, [number,
 
 for (const task of ["cheetah", "walker"] as const) {
   for (const massModel of ["legacy", "exact"] as const) {
-    test(`${task} (${massModel}): body masses and principal inertias match spec §11`, async () => {
+    test(`${task} (${massModel}): body masses and principal inertias match docs/design/method.md §11`, async () => {
       const sim = await Sim.fromXml(XML[task](massModel));
       try {
         const mass = sim.bodyMass();

@@ -1,5 +1,5 @@
 /**
- * dm_control tasks `dmc-cheetah-run` and `dmc-walker-walk` (environments spec §8–§10): tolerance and reward
+ * dm_control tasks `dmc-cheetah-run` and `dmc-walker-walk` (docs/design/environments.md §8–§10): tolerance and reward
  * formulas, observation layouts, V-D4RL action repeat and time limit, legacy-step synchronisation, reset
  * randomisation, seeded determinism, plausible random-policy returns.
  */

@@ -243,7 +243,7 @@ test("stepping before reset is refused", async () => {
   env.close();
 });
 
-// Body masses and principal inertias (largest first) from environments.md §0.2 and §11.
+// Body masses and principal inertias (largest first) from docs/design/environments.md §0.2 and §11.
 const LEGACY: Record<string, Record<string, [number, number[]]>> = {
   hopper: {
     torso: [3.53429174, [6.185e-2, 6.185e-2, 4.418e-3]],

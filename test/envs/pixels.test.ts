@@ -1,6 +1,6 @@
 /**
- * Pixel observations (environments.md §12): the wrapper's spaces, determinism, the robot's visibility where it
- * projects, pixel-by-pixel agreement with the spec's rendering formula on dm_control cheetah, no effect on the
+ * Pixel observations (docs/design/environments.md §12): the wrapper's spaces, determinism, the robot's visibility where it
+ * projects, pixel-by-pixel agreement with the design docs' rendering formula on dm_control cheetah, no effect on the
  * trajectory, PNG encoding and frame strips.
  */
 import { test } from "node:test";
@@ -91,7 +91,7 @@ test("frames are deterministic for the same seed and actions, and change as the 
 });
 
 test("rendering does not change the trajectory: pixel and state envs give identical states and rewards", async () => {
-  // The ant's reward reads the body position MuJoCo left from the previous step (environments.md §1.5 item 9), so
+  // The ant's reward reads the body position MuJoCo left from the previous step (docs/design/environments.md §1.5 item 9), so
   // a renderer that refreshed kinematics would change its rewards.
   for (const id of ["hopper", "ant", "dmc-walker-walk"]) {
     const state = await makeEnv(id);
@@ -129,7 +129,7 @@ test("the robot is visible where its torso projects, and the sky above it is not
   }
 });
 
-test("dm_control cheetah frames match environments.md §12.1 pixel by pixel (within texture quantisation)", async () => {
+test("dm_control cheetah frames match docs/design/environments.md §12.1 pixel by pixel (within texture quantisation)", async () => {
   const env = await pixelEnv("dmc-cheetah-run");
   env.reset({ seed: 9 });
   let frame: Uint8Array = new Uint8Array(0);

@@ -1,5 +1,5 @@
 /**
- * Score normalisation against values computed by hand from the published constants (environments.md §13).
+ * Score normalisation against values computed by hand from the published constants (docs/design/environments.md §13).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";

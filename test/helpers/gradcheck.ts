@@ -2,7 +2,7 @@ import { tf } from "../../src/engine/tf.js";
 import { Rng } from "../../src/engine/rng.js";
 
 /**
- * Central finite-difference check of d f / d inputs (engine spec §2.1 metric):
+ * Central finite-difference check of d f / d inputs (docs/design/engine.md §2.1 metric):
  * max |fd − analytic| / max |analytic| over `probes` random entries of every input.
  * `f` must be a pure function of its inputs returning a scalar.
  */

@@ -3,11 +3,15 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildConfig, epsilonForDataset, presetConfig, PRESETS, resolveConfig } from "../../src/config/presets.js";
-import { applySet, upgradeConfig, validateConfig, type ClapConfig } from "../../src/config/schema.js";
+import { buildClapConfig as buildConfig, CLAP_ADDED, CLAP_SCHEMA, epsilonForDataset, clapPreset as presetConfig, CLAP_PRESETS as PRESETS, resolveClapConfig as resolveConfig, type ClapConfig } from "../../src/algorithms/clap/config.js";
+import { applySet as applyAny, upgradeConfig as upgradeAny, validateConfig as validateAny } from "../../src/config/schema.js";
+
+const applySet = (c: object, s: string) => applyAny(CLAP_SCHEMA, c, s);
+const validateConfig = (c: unknown, where?: string) => validateAny(CLAP_SCHEMA, c, where);
+const upgradeConfig = (c: unknown) => upgradeAny(c, CLAP_ADDED);
 import { UserError } from "../../src/errors.js";
 
-test("presets carry the spec's values (§16.1 full, §16.2 tiny) and validate", () => {
+test("presets carry the design values (docs/design/method.md §16.1 full, §16.2 tiny) and validate", () => {
   for (const name of Object.keys(PRESETS)) validateConfig(presetConfig(name), name);
   const tiny = presetConfig("tiny");
   assert.deepEqual(
@@ -53,7 +57,7 @@ test("--set errors are one line naming the key, listing valid keys at that level
   const unknown = err("model.hiden=3");
   assert.match(unknown, /unknown key 'model\.hiden'/);
   assert.match(unknown, /valid keys in 'model': latentAction, hidden, layers/);
-  assert.match(err("foo=1"), /unknown key 'foo'; valid keys: algo, preset, seed, data, model/);
+  assert.match(err("foo=1"), /unknown key 'foo'; valid keys: algo, preset, seed, data, eval, train, model, policy, agent/);
   assert.match(err("model.kl.x=1"), /valid keys in 'model\.kl': freeNats, balance/);
   assert.match(err("model.hidden=abc"), /'model\.hidden' must be an integer ≥ 1, got 'abc'/);
   assert.match(err("model.hidden=2.5"), /integer/);
@@ -64,6 +68,12 @@ test("--set errors are one line naming the key, listing valid keys at that level
   assert.match(err("model=3"), /'model' is a section/);
   assert.match(err("model.hidden"), /expected key=value/);
   assert.match(err("model.hidden.x=1"), /'model\.hidden' is a value/);
+  // Numbers are decimal: 0x10 is not read as 16, nor an empty value as 0.
+  assert.match(err("model.hidden=0x10"), /'model\.hidden' must be an integer ≥ 1, got '0x10'/);
+  assert.match(err("model.lr="), /'model\.lr' must be a number > 0, got ''/);
+  assert.equal((applySet(c, "model.lr=2.5e-4"), c.model.lr), 2.5e-4);
+  // The preset is where the values came from, chosen with --preset; --set cannot relabel a config.
+  assert.match(err("preset=huge"), /'preset' names where the values came from; choose one with --preset/);
 });
 
 test("config files merge over the preset with the same checks; --set and --seed apply last", (t) => {
@@ -85,7 +95,7 @@ test("config files merge over the preset with the same checks; --set and --seed 
   writeFileSync(bad, "{ not json");
   assert.throws(() => buildConfig({ file: bad }), /is not valid JSON/);
   assert.throws(() => buildConfig({ file: join(dir, "missing.json") }), /cannot read config file/);
-  assert.throws(() => buildConfig({ preset: "huge" }), /unknown preset 'huge'; valid presets: tiny, small, full/);
+  assert.throws(() => buildConfig({ preset: "huge" }), /unknown preset 'huge' for --algo clap; valid presets: tiny, small, full/);
 });
 
 test("ε per dataset family (§16.3), antmaze discount and final episodes are derived from the dataset name", () => {

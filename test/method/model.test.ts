@@ -3,12 +3,12 @@ import assert from "node:assert/strict";
 import { initEngine, liveTensors, tf } from "../../src/engine/tf.js";
 import { setFused } from "../../src/engine/blas.js";
 import { Rng } from "../../src/engine/rng.js";
-import { presetConfig, resolveConfig } from "../../src/config/presets.js";
-import type { ClapConfig } from "../../src/config/schema.js";
+import { clapPreset as presetConfig, resolveClapConfig as resolveConfig } from "../../src/algorithms/clap/config.js";
+import type { ClapConfig } from "../../src/algorithms/clap/config.js";
 import { WindowSampler, type WindowBatch } from "../../src/data/windows.js";
-import { ClapAgent } from "../../src/agents/clap.js";
-import { policyAction, type ClapNetworks } from "../../src/agents/clap-networks.js";
-import { ConstrainedPolicy } from "../../src/agents/constrained-policy.js";
+import { ClapAgent } from "../../src/algorithms/clap/agent.js";
+import { policyAction, type ClapNetworks } from "../../src/algorithms/clap/networks.js";
+import { ConstrainedPolicy } from "../../src/algorithms/clap/constrained-policy.js";
 import { MODEL_LOSS_TERMS, timeMajor } from "../../src/models/latent-action-model.js";
 import { ACT_DIM, OBS_DIM, makeStore } from "./synthetic.js";
 

@@ -3,9 +3,9 @@ import assert from "node:assert/strict";
 import { initEngine, tf } from "../../src/engine/tf.js";
 import { Rng } from "../../src/engine/rng.js";
 import { Normal } from "../../src/engine/distributions.js";
-import { ConstrainedPolicy, constrainedMap, softplusInverse, type PolicyMode } from "../../src/agents/constrained-policy.js";
-import { presetConfig } from "../../src/config/presets.js";
-import type { PolicyConfig } from "../../src/config/schema.js";
+import { ConstrainedPolicy, constrainedMap, softplusInverse, type PolicyMode } from "../../src/algorithms/clap/constrained-policy.js";
+import { clapPreset as presetConfig } from "../../src/algorithms/clap/config.js";
+import type { PolicyConfig } from "../../src/algorithms/clap/config.js";
 import { gradError, randn } from "../helpers/gradcheck.js";
 
 before(async () => {

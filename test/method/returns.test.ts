@@ -1,7 +1,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, tf } from "../../src/engine/tf.js";
-import { lambdaReturns, nStepReturns, stepWeights } from "../../src/agents/returns.js";
+import { lambdaReturns, nStepReturns, stepWeights } from "../../src/algorithms/clap/returns.js";
 
 before(async () => {
   await initEngine();

@@ -7,15 +7,16 @@ import { initEngine, liveTensors, tf } from "../../src/engine/tf.js";
 import { meanAbsReturnToGo } from "../../src/data/episode.js";
 import { Rng } from "../../src/engine/rng.js";
 import { loadArrays } from "../../src/engine/serialize.js";
-import { presetConfig, resolveConfig } from "../../src/config/presets.js";
-import type { ClapConfig } from "../../src/config/schema.js";
-import { train, TrainingDiverged, type EvalFn, type TrainOptions } from "../../src/agents/trainer.js";
+import { clapPreset as presetConfig, resolveClapConfig as resolveConfig, validateClapConfig } from "../../src/algorithms/clap/config.js";
+import type { ClapConfig } from "../../src/algorithms/clap/config.js";
+import { train, TrainingDiverged, type EvalFn, type TrainOptions } from "../../src/training/trainer.js";
 import { episodeSeeds, runEpisode } from "../../src/eval/evaluate.js";
 import { loadPolicy } from "../../src/eval/policy.js";
-import { loadCheckpoint, saveCheckpoint } from "../../src/agents/checkpoint.js";
-import { ClapAgent } from "../../src/agents/clap.js";
+import { loadCheckpointWith, saveCheckpoint } from "../../src/algorithms/checkpoint.js";
+import { loadCheckpoint } from "../../src/algorithms/registry.js";
+import { ClapAgent } from "../../src/algorithms/clap/agent.js";
 import { WindowSampler } from "../../src/data/windows.js";
-import { createClapPolicy } from "../../src/agents/acting.js";
+import { createClapPolicy } from "../../src/algorithms/clap/acting.js";
 import { OBS_DIM, ACT_DIM, LinearEnv, makeStore } from "./synthetic.js";
 
 before(async () => {
@@ -260,7 +261,7 @@ test("agent.valueScale 'returns' and a value warm-up through the trainer: the sc
     [true, true, false, false, false, false],
     "the first two agent steps are value warm-up steps on the data's returns-to-go",
   );
-  const ckpt = loadCheckpoint(dir);
+  const ckpt = loadCheckpointWith(dir, validateClapConfig);
   const expected = Math.max(1, meanAbsReturnToGo(store.episodes, 0.99));
   assert.ok(expected > 1, "the synthetic data's returns should give a scale other than 1");
   assert.equal(ckpt.dims.returnScale, expected);

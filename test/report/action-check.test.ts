@@ -2,7 +2,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, tf } from "../../src/engine/tf.js";
 import { Rng } from "../../src/engine/rng.js";
-import { presetConfig } from "../../src/config/presets.js";
+import { clapPreset as presetConfig } from "../../src/algorithms/clap/config.js";
 import { LatentActionModel, timeMajor } from "../../src/models/latent-action-model.js";
 import { makeEnv } from "../../src/envs/registry.js";
 import type { MujocoEnv } from "../../src/envs/mujoco-env.js";

@@ -9,8 +9,8 @@ import { Rng } from "../../src/engine/rng.js";
 import { makeEnv } from "../../src/envs/registry.js";
 import type { MujocoEnv } from "../../src/envs/mujoco-env.js";
 import { writeD4rl } from "../../src/data/d4rl.js";
-import { presetConfig, resolveConfig } from "../../src/config/presets.js";
-import type { ClapConfig } from "../../src/config/schema.js";
+import { clapPreset as presetConfig, resolveClapConfig as resolveConfig } from "../../src/algorithms/clap/config.js";
+import type { ClapConfig } from "../../src/algorithms/clap/config.js";
 
 /**
  * `rows` hopper transitions in D4RL layout with infos/qpos and infos/qvel, acting with a smooth random policy (a

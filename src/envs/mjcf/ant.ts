@@ -1,5 +1,5 @@
 /**
- * The project's own ant model, emitted as MJCF from the parameter tables of environments.md §6 (Gymnasium Ant-v4)
+ * The project's own ant model, emitted as MJCF from the parameter tables of docs/design/environments.md §6 (Gymnasium Ant-v4)
  * and §7.2 (D4RL antmaze ant), with optional maze walls (§7.3). Built with the shared MJCF emitter (builder.ts),
  * which also supplies the legacy capsule inertials.
  *
@@ -14,7 +14,7 @@
  * an explicit `<inertial>` with the MuJoCo ≤ 2.1.1 cylinder rule. The torso is a sphere, identical under both
  * models, so it has no explicit inertial and MuJoCo derives it from its geom in both cases.
  *
- * Every body, joint, geom, actuator and camera is named (environments.md §1.5 item 5). The ankle bodies, unnamed
+ * Every body, joint, geom, actuator and camera is named (docs/design/environments.md §1.5 item 5). The ankle bodies, unnamed
  * in the original files, are `<leg>_foot` (e.g. `front_left_foot`).
  */
 import { type Attrs, type BodySpec, type MassModel, type Vec3, bodyXml, el, gymAssetsXml, gymLightXml, trackCameraXml } from "./builder.js";

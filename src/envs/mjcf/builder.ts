@@ -1,7 +1,7 @@
 /**
  * A small MJCF emitter for capsule-built bodies, so each model is described once (a body tree of plain data)
  * and both its XML and, for the legacy mass model, its explicit `<inertial>` elements come from that one
- * description (environments.md §0.2 item 1, §11).
+ * description (docs/design/environments.md §0.2 item 1, §11).
  *
  * Mass models:
  * - `"exact"`: no `<inertial>`; MuJoCo ≥ 2.1.2 computes capsule mass and inertia exactly from the geoms;

@@ -1,5 +1,5 @@
 /**
- * The dm_control suite cheetah (environments spec §9.2), authored from the spec's parameter tables.
+ * The dm_control suite cheetah (docs/design/environments.md §9.2), authored from the design docs' parameter tables.
  *
  * Differs from the Gymnasium half-cheetah: joint ranges, fthigh gear 90, self-collision between non-adjacent
  * capsules (conaffinity 1), default solver parameters, a 200 m × 1.6 m ground strip, total mass 14 kg.
@@ -46,7 +46,7 @@ export const CHEETAH_MODEL: DmcModelSpec = {
     pos: [0, 0, 0.7],
     extras: [
       trackcomLight(),
-      // Camera 0 is the one V-D4RL renders (spec §8.3, §12).
+      // Camera 0 is the one V-D4RL renders (docs/design/environments.md §8.3, §12).
       trackcomCamera("side", [0, -3, 0], { quat: [0.707, 0.707, 0, 0] }),
       trackcomCamera("back", [-1.8, -1.3, 0.8], { xyaxes: [0.45, -0.9, 0, 0.3, 0.15, 0.94] }),
     ],

@@ -1,5 +1,5 @@
 /**
- * What the two dm_control suite models (cheetah, walker; environments spec §9.2 / §10.2) share, on top of the
+ * What the two dm_control suite models (cheetah, walker; docs/design/environments.md §9.2 / §10.2) share, on top of the
  * project's MJCF emitter (`builder.ts`, which also supplies the legacy capsule mass model).
  *
  * Only the pieces of dm_control's `common/*.xml` that the physics or the pixel camera needs are authored here:

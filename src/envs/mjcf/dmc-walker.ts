@@ -1,5 +1,5 @@
 /**
- * The dm_control suite planar walker (environments spec §10.2), authored from the spec's parameter tables.
+ * The dm_control suite planar walker (docs/design/environments.md §10.2), authored from the design docs' parameter tables.
  *
  * qpos layout: rootz, rootx, rooty, right_hip, right_knee, right_ankle, left_hip, left_knee, left_ankle
  * (rootz before rootx, unlike Gymnasium's walker2d). Leg hinges turn about −y. Walker capsules do not collide
@@ -58,7 +58,7 @@ export const WALKER_MODEL: DmcModelSpec = {
     pos: [0, 0, 1.3],
     extras: [
       trackcomLight(),
-      // Camera 0 is the one V-D4RL renders (spec §8.3, §12).
+      // Camera 0 is the one V-D4RL renders (docs/design/environments.md §8.3, §12).
       trackcomCamera("side", [0, -2, 0.7], { euler: [60, 0, 0] }),
       trackcomCamera("back", [-2, 0, 0.5], { xyaxes: [0, -1, 0, 1, 0, 3] }),
     ],

@@ -1,5 +1,5 @@
 /**
- * Our HalfCheetah model (Gymnasium v4 physics), authored from environments.md §3.2. Angles in radians; every
+ * Our HalfCheetah model (Gymnasium v4 physics), authored from docs/design/environments.md §3.2. Angles in radians; every
  * limb capsule is tilted about y from +z; total mass rescaled to 14 kg.
  */
 import { type BodySpec, type MassModel, type Vec3, bodyXml, el, gymAssetsXml, gymLightXml, planarRootJoints, SMALL_ARENA, trackCameraXml } from "./builder.js";

@@ -1,5 +1,5 @@
 /**
- * Our Hopper and Walker2d models (Gymnasium v4 physics), authored from environments.md §4.2 and §5.2 in local
+ * Our Hopper and Walker2d models (Gymnasium v4 physics), authored from docs/design/environments.md §4.2 and §5.2 in local
  * coordinates. The two share the torso → thigh → leg → foot chain; the walker has two of them.
  */
 import {

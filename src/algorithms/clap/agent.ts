@@ -1,28 +1,26 @@
 /**
- * C-LAP (method spec §4–§7): the latent action model trained on windows (phase 1), then a constrained latent policy
+ * C-LAP (docs/method.md): the latent action model trained on windows (phase 1), then a constrained latent policy
  * and a value network trained by imagination on the frozen model (phase 2).
  *
- * Agent step (spec §7): posterior states of sampled windows are the B·T start states (no gradient; padded steps kept
+ * Agent step: posterior states of sampled windows are the B·T start states (no gradient; padded steps kept
  * and weighted 0 so shapes stay static); an H-step rollout through the prior with the policy's latent actions decoded
  * by the action decoder; n-step or λ targets; the actor step backpropagates the targets through the rollout into the
  * policy (model and value parameters are not stepped); then the value step regresses v on the detached states and
  * targets of the same rollout.
  */
-import { tf, stopGradient } from "../engine/tf.js";
-import { Adam } from "../engine/optim.js";
-import { Rng, type RngState } from "../engine/rng.js";
-import type { ClapConfig } from "../config/schema.js";
-import type { WindowBatch } from "../data/windows.js";
-import type { ObsStats } from "../data/store.js";
-import type { Policy, PolicySpec } from "../eval/policy.js";
-import { timeMajor, type LatentState, type ModelDims } from "../models/latent-action-model.js";
-import { buildNetworks, buildValue, policyAction, priorAction, resolved, type ClapNetworks, type ValueNetwork } from "./clap-networks.js";
+import { tf, stopGradient } from "../../engine/tf.js";
+import { Adam } from "../../engine/optim.js";
+import { Rng, type RngState } from "../../engine/rng.js";
+import type { ClapConfig } from "./config.js";
+import type { WindowBatch } from "../../data/windows.js";
+import type { ObsStats } from "../../data/store.js";
+import type { Policy } from "../../eval/policy.js";
+import { timeMajor, type LatentState, type ModelDims } from "../../models/latent-action-model.js";
+import { buildNetworks, buildValue, policyAction, priorAction, resolved, type ClapNetworks, type ValueNetwork } from "./networks.js";
 import { lambdaReturns, nStepReturns, stepWeights } from "./returns.js";
-import { ActingPolicy, clapPolicySpec } from "./acting.js";
-import type { Algorithm, ParamGroup } from "./algorithm.js";
-
-/** Entries from an episode's start over which the `_start` diagnostics average. */
-const START_STEPS = 10;
+import { ActingPolicy } from "./acting.js";
+import { START_STEPS } from "../diagnostics.js";
+import { asWindows, type Algorithm, type Batch, type ParamGroup, type PhaseName } from "../plugin.js";
 
 export class ClapAgent implements Algorithm {
   readonly name = "clap";
@@ -61,6 +59,10 @@ export class ClapAgent implements Algorithm {
       model: { params: this.nets.model.namedParams(), optimisers: { model: this.modelOpt } },
       agent: { params: agent, optimisers: { actor: this.actorOpt, value: this.valueOpt } },
     };
+  }
+
+  step(phase: PhaseName, batch: Batch): Record<string, number> {
+    return phase === "model" ? this.modelStep(asWindows(batch)) : this.agentStep(asWindows(batch));
   }
 
   modelStep(batch: WindowBatch): Record<string, number> {
@@ -204,7 +206,7 @@ export class ClapAgent implements Algorithm {
   }
 
   /**
-   * On fixed dataset batches, at posterior-mean states: the value estimate (spec §13), and the squared error between
+   * On fixed dataset batches, at posterior-mean states: the value estimate (docs/design/method.md §13), and the squared error between
    * the dataset action and the decoded action of the policy (its mode) and of the prior policy (ũ = μ), and between
    * the two (`policy_prior_shift`: how far training has moved the policy), over all entries and over the first
    * `START_STEPS` entries of episodes (`_start`), where the jump-start fails first.
@@ -242,14 +244,6 @@ export class ClapAgent implements Algorithm {
 
   actingPolicy(stats: ObsStats | null, opts: { stochastic: boolean; posterior: "mean" | "sample" }): Policy {
     return new ActingPolicy(this.nets, stats, opts, false);
-  }
-
-  policySpec(checkpointDir: string): PolicySpec {
-    return clapPolicySpec(checkpointDir);
-  }
-
-  referencePolicies(checkpointDir: string): Record<string, PolicySpec> {
-    return this.nets.model.latentAction ? { prior: clapPolicySpec(checkpointDir, { prior: true }) } : {};
   }
 
   rngStates(): Record<string, RngState> {

@@ -1,5 +1,5 @@
 /**
- * Acting in an environment (method spec §8): the posterior is filtered online with the previous executed action.
+ * Acting in an environment (docs/design/method.md §8): the posterior is filtered online with the previous executed action.
  *
  * Per step: h ← GRU(h, [z, a_prev]); z ← posterior mean (or sample) given the normalised observation; policy mode
  * (or a sample with eval.stochastic); ũ = μ + εσ ⊙ x; a = decoder mean, clipped to [−1, 1]; a_prev ← a.
@@ -8,15 +8,16 @@
  * `createClapPolicy` is the PolicyFactory that evaluation (possibly in worker threads) uses to load a policy from a
  * checkpoint directory.
  */
-import { initEngine, tf } from "../engine/tf.js";
-import { Rng } from "../engine/rng.js";
-import type { Module } from "../engine/nn.js";
-import { UserError } from "../errors.js";
-import type { ObsStats } from "../data/store.js";
-import type { Policy, PolicyContext, PolicySpec } from "../eval/policy.js";
-import type { LatentState } from "../models/latent-action-model.js";
-import { buildNetworks, policyAction, priorAction, type ClapNetworks } from "./clap-networks.js";
-import { loadCheckpoint, resolveCheckpointDir } from "./checkpoint.js";
+import { initEngine, tf } from "../../engine/tf.js";
+import { Rng } from "../../engine/rng.js";
+import type { Module } from "../../engine/nn.js";
+import { UserError } from "../../errors.js";
+import type { ObsStats } from "../../data/store.js";
+import type { Policy, PolicyContext, PolicySpec } from "../../eval/policy.js";
+import type { LatentState } from "../../models/latent-action-model.js";
+import { buildNetworks, policyAction, priorAction, type ClapNetworks } from "./networks.js";
+import { checkPolicyContext, loadCheckpointWith, resolveCheckpointDir } from "../checkpoint.js";
+import { validateClapConfig } from "./config.js";
 
 export interface ActingOptions {
   stochastic: boolean;
@@ -111,19 +112,15 @@ export interface ClapPolicyArgs {
   prior?: boolean;
 }
 
-/** PolicyFactory: loads the model and policy of a C-LAP checkpoint (spec §8 acting, eval settings from its config). */
+/** PolicyFactory: loads the model and policy of a C-LAP checkpoint (docs/design/method.md §8, eval settings from its config). */
 export async function createClapPolicy(args: unknown, ctx?: PolicyContext): Promise<Policy> {
   const a = args as Partial<ClapPolicyArgs> | null;
   if (!a || typeof a.checkpoint !== "string") throw new UserError("createClapPolicy: args.checkpoint (a directory) is required");
   await initEngine();
   const dir = resolveCheckpointDir(a.checkpoint);
-  const ckpt = loadCheckpoint(dir);
+  const ckpt = loadCheckpointWith(dir, validateClapConfig);
   const { config, dims } = ckpt;
-  if (ctx && (ctx.actDim !== dims.actDim || ctx.obsShape.reduce((x, y) => x * y, 1) !== dims.obsDim)) {
-    throw new UserError(
-      `${dir}: the policy was trained for observations of ${dims.obsDim} values and ${dims.actDim} actions, the environment has [${ctx.obsShape}] and ${ctx.actDim}`,
-    );
-  }
+  checkPolicyContext(dir, dims, ctx);
   const nets = buildNetworks(config, dims, new Rng(0));
   ckpt.restoreParams("model", nets.model.namedParams());
   ckpt.restoreParams("agent", nets.policy.namedParams("policy/"));

@@ -11,18 +11,18 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { initEngine, tf } from "../engine/tf.js";
-import { blasActive, blasStatus, disableBlas, enableBlas } from "../engine/blas.js";
-import { Rng } from "../engine/rng.js";
-import { presetConfig, resolveConfig } from "../config/presets.js";
-import { ClapAgent } from "../agents/clap.js";
-import type { WindowBatch } from "../data/windows.js";
-import { round, timeMedian } from "./timing.js";
+import { initEngine, tf } from "../../engine/tf.js";
+import { blasActive, blasStatus, disableBlas, enableBlas } from "../../engine/blas.js";
+import { Rng } from "../../engine/rng.js";
+import { ClapAgent } from "./agent.js";
+import { CLAP_PRESETS, resolveClapConfig } from "./config.js";
+import type { WindowBatch } from "../../data/windows.js";
+import { round, timeMedian } from "../../bench/timing.js";
 
 const OBS_DIM = 11;
 const ACT_DIM = 3;
 const PRESETS = { small: { warmup: 3, measured: 20 }, full: { warmup: 1, measured: 3 } };
-const REFERENCE_SCRIPT = fileURLToPath(new URL("../../../bench/pytorch_reference.py", import.meta.url));
+const REFERENCE_SCRIPT = fileURLToPath(new URL("../../../../bench/pytorch_reference.py", import.meta.url));
 
 function syntheticBatch(B: number, T: number, rng: Rng): WindowBatch {
   const n = B * T;
@@ -33,6 +33,7 @@ function syntheticBatch(B: number, T: number, rng: Rng): WindowBatch {
   const isFirst = new Float32Array(n);
   for (let b = 0; b < B; b++) isFirst[b * T] = 1;
   return {
+    kind: "windows",
     B,
     T,
     obsShape: [OBS_DIM],
@@ -65,7 +66,7 @@ function timeSteps(step: () => void, warmup: number, measured: number): { wall: 
 }
 
 function presetSizes(name: string) {
-  const cfg = resolveConfig(presetConfig(name), "hopper-medium");
+  const cfg = resolveClapConfig(CLAP_PRESETS[name](), "hopper-medium");
   const sizes = {
     batch: cfg.data.batch,
     window: cfg.data.window,
@@ -97,8 +98,8 @@ function timePreset(name: string, warmup: number, measured: number): StepTimes &
   const batches = Array.from({ length: 4 }, () => syntheticBatch(B, T, rng));
   let i = 0;
   const next = () => batches[i++ % batches.length];
-  const model = timeSteps(() => agent.modelStep(next()), warmup, measured);
-  const agentTimes = timeSteps(() => agent.agentStep(next()), warmup, measured);
+  const model = timeSteps(() => agent.step("model", next()), warmup, measured);
+  const agentTimes = timeSteps(() => agent.step("agent", next()), warmup, measured);
   agent.dispose();
   return {
     model_step_ms: model.wall,

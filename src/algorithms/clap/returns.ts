@@ -1,11 +1,11 @@
 /**
- * Return targets over an imagined rollout (method spec §5.2) and the per-step weights w_k (§5.3).
+ * Return targets over an imagined rollout (docs/design/method.md §5.2) and the per-step weights w_k (§5.3).
  *
  * Inputs are per-step tensors of shape [N]: rewards r̂_1 … r̂_H and continuations ĉ_1 … ĉ_H (index k − 1 holds step k),
  * values v(s_0) … v(s_H). Outputs V_0 … V_{H−1}. The functions are differentiable (the actor loss backpropagates
  * through them); the value loss wraps the result in a stop-gradient itself.
  */
-import { tf } from "../engine/tf.js";
+import { tf } from "../../engine/tf.js";
 
 /**
  * Dreamer's V_N with continuation masking, m = min(k + N, H):

@@ -1,5 +1,5 @@
 /**
- * The constrained latent action policy (method spec §4.3) and its two ablations (§10), behind one class.
+ * The constrained latent action policy (docs/design/method.md §4.3) and its two ablations (§10), behind one class.
  *
  * The network maps latent features to (m_raw, s_raw); m = c·tanh(m_raw / c), s = softplus(s_raw + softplus⁻¹(s_init))
  * + s_min. Then, by mode:
@@ -11,11 +11,11 @@
  *              action space; log-prob of a.
  * Gradients flow through μ and σ (they depend on the imagined state) as well as through the policy head.
  */
-import { tf } from "../engine/tf.js";
-import { MLP, Module } from "../engine/nn.js";
-import { Normal, TanhNormal } from "../engine/distributions.js";
-import type { Rng } from "../engine/rng.js";
-import type { PolicyConfig } from "../config/schema.js";
+import { tf } from "../../engine/tf.js";
+import { MLP, Module } from "../../engine/nn.js";
+import { Normal, TanhNormal } from "../../engine/distributions.js";
+import type { Rng } from "../../engine/rng.js";
+import type { PolicyConfig } from "./config.js";
 
 export type PolicyMode = "box" | "none" | "action";
 

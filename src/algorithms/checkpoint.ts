@@ -1,5 +1,7 @@
 /**
- * Checkpoints: one directory holding everything a run needs to continue exactly where it stopped.
+ * Checkpoints, one format for every algorithm: one directory holding everything a run needs to continue exactly
+ * where it stopped. Parameters are grouped by phase ("model", "agent"); which parameters a group holds is the
+ * algorithm's business.
  *
  *   model.bin        model parameters ("param/…") and model optimiser moments ("opt/<name>/m|v/…")
  *   agent.bin        agent parameters and optimiser moments (absent in a model-only checkpoint)
@@ -18,10 +20,11 @@ import type { RngState } from "../engine/rng.js";
 import { assignArrays, loadArrays, saveArrays, variablesToArrays, type NamedArray } from "../engine/serialize.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import { UserError } from "../errors.js";
-import { upgradeConfig, validateConfig, type ClapConfig } from "../config/schema.js";
+import type { CommonConfig } from "../config/schema.js";
 import { obsStatsFromJson, obsStatsToJson, type ObsStats } from "../data/store.js";
 import type { ModelDims } from "../models/latent-action-model.js";
-import type { ParamGroup } from "./algorithm.js";
+import type { ParamGroup } from "./plugin.js";
+import type { PolicyContext } from "../eval/policy.js";
 
 export const CHECKPOINT_FORMAT = "clap-rl-checkpoint-v1";
 
@@ -47,9 +50,12 @@ export interface CheckpointState {
 export interface CheckpointInput {
   state: Omit<CheckpointState, "format" | "groups" | "optimiserSteps" | "savedAt">;
   groups: Record<string, ParamGroup>;
-  config: ClapConfig;
+  config: CommonConfig;
   obsStats: ObsStats | null;
 }
+
+/** Checks (and upgrades) a saved config; throws one UserError line naming `where`. */
+export type ConfigValidator<C> = (raw: unknown, where: string) => C;
 
 export function readJson(path: string): unknown {
   let text: string;
@@ -115,13 +121,13 @@ export function resolveCheckpointDir(path: string, prefer: "checkpoint" | "model
   throw new UserError(`no checkpoint in '${path}' (expected state.json there or in its checkpoint/ or model/ folder)`);
 }
 
-export class LoadedCheckpoint {
+export class LoadedCheckpoint<C extends CommonConfig = CommonConfig> {
   private readonly arrays = new Map<string, Map<string, NamedArray>>();
 
   constructor(
     readonly dir: string,
     readonly state: CheckpointState,
-    readonly config: ClapConfig,
+    readonly config: C,
     readonly obsStats: ObsStats | null,
   ) {}
 
@@ -172,14 +178,26 @@ export class LoadedCheckpoint {
   }
 }
 
-export function loadCheckpoint(path: string, prefer: "checkpoint" | "model" = "checkpoint"): LoadedCheckpoint {
+/**
+ * Loads a checkpoint's state, config and statistics (parameters are read on demand); `validate` checks the config
+ * against its algorithm's schema (src/algorithms/registry.ts `loadCheckpoint` picks it from the saved algo).
+ */
+export function loadCheckpointWith<C extends CommonConfig>(path: string, validate: ConfigValidator<C>, prefer: "checkpoint" | "model" = "checkpoint"): LoadedCheckpoint<C> {
   const dir = resolveCheckpointDir(path, prefer);
   const state = readJson(join(dir, "state.json")) as CheckpointState;
   if (state?.format !== CHECKPOINT_FORMAT) throw new UserError(`${dir}/state.json: not a ${CHECKPOINT_FORMAT} checkpoint`);
-  const config = readJson(join(dir, "config.json"));
-  upgradeConfig(config);
-  validateConfig(config, `${dir}/config.json`);
+  const config = validate(readJson(join(dir, "config.json")), `${dir}/config.json`);
+  if (config.algo !== state.algo) throw new UserError(`${dir}: state.json is for algorithm '${state.algo}', config.json for '${config.algo}'`);
   const statsJson = readJson(join(dir, "obs-stats.json"));
   const obsStats = statsJson === null ? null : obsStatsFromJson(statsJson, `${dir}/obs-stats.json`);
   return new LoadedCheckpoint(dir, state, config, obsStats);
+}
+
+/** A policy loaded from `dir` must fit the environment it is evaluated in: one line naming both shapes otherwise. */
+export function checkPolicyContext(dir: string, dims: ModelDims, ctx: PolicyContext | undefined): void {
+  if (ctx && (ctx.actDim !== dims.actDim || ctx.obsShape.reduce((x, y) => x * y, 1) !== dims.obsDim)) {
+    throw new UserError(
+      `${dir}: the policy was trained for observations of ${dims.obsDim} values and ${dims.actDim} actions, the environment has [${ctx.obsShape}] and ${ctx.actDim}`,
+    );
+  }
 }

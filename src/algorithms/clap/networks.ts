@@ -2,11 +2,11 @@
  * The networks of a C-LAP agent (latent action model, constrained policy, value) and the policy-to-action map that
  * imagination, diagnostics and acting share.
  */
-import { tf } from "../engine/tf.js";
-import { MLP } from "../engine/nn.js";
-import type { Rng } from "../engine/rng.js";
-import type { ClapConfig } from "../config/schema.js";
-import { LatentActionModel, type ModelDims } from "../models/latent-action-model.js";
+import { tf } from "../../engine/tf.js";
+import { MLP } from "../../engine/nn.js";
+import type { Rng } from "../../engine/rng.js";
+import type { ClapConfig } from "./config.js";
+import { LatentActionModel, type ModelDims } from "../../models/latent-action-model.js";
 import { ConstrainedPolicy, type PolicyMode } from "./constrained-policy.js";
 
 export interface ClapNetworks {
@@ -16,7 +16,7 @@ export interface ClapNetworks {
 }
 
 /**
- * v(s) = scale · MLP(s) (method spec §5.1). With agent.valueScale "returns" the scale is the data's mean |return-to-go|
+ * v(s) = scale · MLP(s) (docs/design/method.md §5.1). With agent.valueScale "returns" the scale is the data's mean |return-to-go|
  * (ModelDims.returnScale), so Adam's steps, which move the MLP's output by about lr per step whatever the loss, move
  * the value in the units of the returns (docs/deviations.md); with "none" the scale is 1, the paper's plain MLP.
  * Parameter names are those of the plain MLP, so checkpoints load either way.
@@ -73,7 +73,7 @@ function decodeAction(nets: ClapNetworks, feat: tf.Tensor2D, out: tf.Tensor2D, d
 
 /**
  * The prior policy: ũ = μ, the latent action prior's mean, decoded by the action decoder's mean — what the constrained
- * policy reduces to at x = 0 (the behaviour model the jump-start rests on, spec §4.3). Null without latent actions.
+ * policy reduces to at x = 0 (the behaviour model the jump-start rests on, docs/design/method.md §4.3). Null without latent actions.
  */
 export function priorAction(nets: ClapNetworks, feat: tf.Tensor2D): tf.Tensor2D | null {
   if (!nets.model.latentAction) return null;
