@@ -27,3 +27,11 @@ export function windowActionError(batch: WindowBatch, firstSteps: number, act: (
   r.dispose();
   return v;
 }
+
+/**
+ * `policy_action_mse` over the random windows and `policy_action_mse_start` over the first START_STEPS entries of the
+ * episode-start windows, for a memoryless policy `act` (see windowActionError).
+ */
+export function policyActionErrors(batches: { all: WindowBatch; start: WindowBatch }, act: (obs: tf.Tensor2D) => tf.Tensor2D): Record<string, number> {
+  return { policy_action_mse: windowActionError(batches.all, Infinity, act), policy_action_mse_start: windowActionError(batches.start, START_STEPS, act) };
+}

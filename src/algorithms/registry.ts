@@ -9,6 +9,7 @@ import { loadCheckpointWith, type LoadedCheckpoint } from "./checkpoint.js";
 import type { AlgorithmPlugin } from "./plugin.js";
 import { clap } from "./clap/index.js";
 import { bc } from "./bc/index.js";
+import { plas } from "./plas/index.js";
 
 /**
  * A plug-in with its config type erased. Safe because every config reaching a plug-in was built or validated by
@@ -18,7 +19,7 @@ function register<C extends CommonConfig>(plugin: AlgorithmPlugin<C>): Algorithm
   return plugin as unknown as AlgorithmPlugin;
 }
 
-const PLUGINS: readonly AlgorithmPlugin[] = [register(clap), register(bc)];
+const PLUGINS: readonly AlgorithmPlugin[] = [register(clap), register(bc), register(plas)];
 
 /** Registered algorithm names, in listing order. */
 export const ALGORITHM_NAMES: readonly string[] = PLUGINS.map((p) => p.name);

@@ -42,7 +42,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: "user" });
-    return 0;
+    // A command may end without an error but with a code of its own (a run stopped by Ctrl-C: 130).
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
       // Commander has already printed its message (help, version, or the error line).

@@ -22,7 +22,7 @@ import { DEFAULT_ALGORITHM, buildRunConfig } from "../algorithms/registry.js";
 import { parseDatasetName } from "../data/registry.js";
 import { regeneratedLabel } from "../report/run-report.js";
 import { createProgress, formatDuration, recordingProgress, type TaskInterval } from "../util/progress.js";
-import { commandLineOf, ensureRegisteredDataset, nonNegativeInt, runTrainJob, withInterrupt } from "./train.js";
+import { commandLineOf, ensureRegisteredDataset, INTERRUPTED_EXIT, nonNegativeInt, runTrainJob, withInterrupt } from "./train.js";
 
 export const QUICKSTART_DATASET = "clap:hopper/medium";
 export const QUICKSTART_ROWS = 200_000;
@@ -77,6 +77,7 @@ async function quickstartCommand(f: QuickstartFlags, cmd: Command): Promise<void
   );
   if (r.status === "stopped") {
     progress.log(`stopped at model step ${r.modelStep}, agent step ${r.agentStep}; run the same command again to continue`);
+    process.exitCode = INTERRUPTED_EXIT;
     return;
   }
   const fe = r.finalEval ?? {};

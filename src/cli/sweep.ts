@@ -26,7 +26,7 @@ import { envInfo } from "../envs/registry.js";
 import { existingRun } from "../training/run-dir.js";
 import { readRuns, writeComparison } from "../report/compare.js";
 import { createProgress, formatDuration } from "../util/progress.js";
-import { collect, nonNegativeInt, resolveDataset, type ResolvedDataset } from "./train.js";
+import { collect, INTERRUPTED_EXIT, nonNegativeInt, resolveDataset, type ResolvedDataset } from "./train.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -143,7 +143,7 @@ export async function runGrid(runs: SweepRun[], o: { jobs: number; logs: string;
       if (r.code === 0 && status === "done") {
         outcomes.set(run.name, "done");
         say(`[${++finished}/${total}] done   ${run.name}: ${finalScore(run.dir)} (${took})`);
-      } else if (r.code === 0 && status === "stopped") {
+      } else if ((r.code === 0 || r.code === INTERRUPTED_EXIT) && status === "stopped") {
         outcomes.set(run.name, "stopped");
         say(`[${++finished}/${total}] stopped ${run.name} after ${took}; re-run the sweep to continue it`);
       } else {

@@ -287,6 +287,9 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
   return { ...result, alreadyDone: false, resumed: resume, reportPath, config };
 }
 
+/** The exit code of a run stopped by Ctrl-C after saving its checkpoint: 128 + SIGINT, as shells expect. */
+export const INTERRUPTED_EXIT = 130;
+
 /** Runs `fn` with Ctrl-C turned into "save a checkpoint after this step and stop". */
 export async function withInterrupt<T>(progress: Progress, fn: (shouldStop: () => boolean) => Promise<T>): Promise<T> {
   let interrupted = false;
@@ -366,6 +369,7 @@ async function trainCommand(f: TrainFlags, cmd: Command): Promise<void> {
   );
   if (r.status === "stopped") {
     say(`stopped at model step ${r.modelStep}, agent step ${r.agentStep}; continue with the same command (or: clap-rl train --out ${r.runDir} --resume)`);
+    process.exitCode = INTERRUPTED_EXIT;
     return;
   }
   const fe = r.finalEval;

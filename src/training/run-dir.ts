@@ -8,10 +8,11 @@
  *   checkpoint/     the latest full checkpoint (resume point; the final state when training is done)
  *   eval-policy/    parameters of the latest evaluated policy (what evaluation loads, in workers or in-process)
  *   report.html     the run report, written when the run finishes (a failure to write it is only a warning)
- *   .lock           held by the process training the run (its pid), so a second one cannot write the same run
+ *   .lock           held by the process training the run (pid and host), so a second one cannot write the same run
  */
 import { closeSync, createReadStream, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
+import { hostname } from "node:os";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { UserError } from "../errors.js";
@@ -159,27 +160,53 @@ function alive(pid: number): boolean {
   }
 }
 
+/** What a run's lock file holds: who trains the run. */
+interface LockOwner {
+  pid: number;
+  host: string;
+  since: string;
+}
+
+function readLock(path: string): LockOwner | null {
+  try {
+    const o = JSON.parse(readFileSync(path, "utf8")) as Partial<LockOwner>;
+    return typeof o.pid === "number" && typeof o.host === "string" ? { pid: o.pid, host: o.host, since: String(o.since ?? "") } : null;
+  } catch {
+    // Half-written by a process killed between create and write: nobody can be holding it.
+    return null;
+  }
+}
+
 /**
  * Takes the run's lock (issue 12): a second process training the same run directory — a repeated command, or
- * `--resume` while the first still runs — stops with one line instead of interleaving metrics and checkpoints. A lock
- * left by a process that no longer exists (killed) is taken over. Returns the release function.
+ * `--resume` while the first still runs — stops with one line instead of interleaving metrics and checkpoints. The
+ * lock names its owner's pid and host; a lock whose owner process no longer exists on this host (killed) is taken
+ * over, and `onTakeOver` says so. A lock held from another host is never taken over: the pid cannot be checked.
+ * Returns the release function.
  */
-export function lockRun(outDir: string): () => void {
-  const { lock } = runPaths(outDir);
+export function lockRun(outDir: string, onTakeOver: (message: string) => void = () => {}): () => void {
+  const { lock, dir } = runPaths(outDir);
+  const me: LockOwner = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(lock, "wx");
-      writeSync(fd, String(process.pid));
+      writeSync(fd, JSON.stringify(me));
       closeSync(fd);
-      return () => rmSync(lock, { force: true });
+      return () => {
+        if (readLock(lock)?.pid === me.pid) rmSync(lock, { force: true });
+      };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      const pid = Number(readFileSync(lock, "utf8").trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new UserError(`'${resolve(outDir)}' is being trained by process ${pid}; wait for it to finish (or stop it) before running this run again`);
+      const owner = readLock(lock);
+      if (owner && owner.host !== me.host) {
+        throw new UserError(`'${dir}' is locked by process ${owner.pid} on host ${owner.host} (since ${owner.since}); if that run is gone, delete ${lock}`);
       }
+      if (owner && owner.pid !== me.pid && alive(owner.pid)) {
+        throw new UserError(`'${dir}' is being trained by process ${owner.pid} (since ${owner.since}); wait for it to finish or stop it before running this run again`);
+      }
+      if (owner) onTakeOver(`${dir}: taking over the lock of process ${owner.pid}, which is no longer running`);
       rmSync(lock, { force: true });
     }
   }
-  throw new UserError(`'${resolve(outDir)}': could not take the run lock ${lock}`);
+  throw new UserError(`'${dir}': could not take the run lock ${lock}`);
 }

@@ -122,7 +122,7 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
   }
   if (!resumeFrom) checkNewRunDir(runDir);
   mkdirSync(runDir, { recursive: true });
-  const unlock = lockRun(runDir);
+  const unlock = lockRun(runDir, (m) => (opts.progress ?? silentProgress()).log(m));
   try {
     if (resumeFrom) {
       config = resumeFrom.config;
@@ -313,7 +313,9 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
         s += 1;
         if (name === "model") modelStep = s;
         else agentStep = s;
-        const bad = Object.entries(terms).find(([, v]) => !Number.isFinite(v));
+        // Name the term that went bad, not the total it spoils (issue 12).
+        const nonFinite = Object.entries(terms).filter(([, v]) => !Number.isFinite(v));
+        const bad = nonFinite.find(([k]) => !/(^|_)loss$|grad_norm$/.test(k)) ?? nonFinite[0];
         if (bad) {
           finish("diverged");
           const ckpt = existsSync(join(paths.checkpoint, "state.json")) ? `the last good checkpoint is in ${paths.checkpoint}` : "no checkpoint was saved before it";
@@ -326,6 +328,9 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
           task.update(s);
         }
         await after(s);
+        // A step is synchronous: without a turn of the event loop a Ctrl-C (a signal event) would wait for the end of
+        // the phase. setImmediate costs microseconds against a step's milliseconds.
+        await new Promise((r) => setImmediate(r));
         if (config.train.checkpointEvery > 0 && s % config.train.checkpointEvery === 0 && s < total) snapshot();
         if (opts.shouldStop?.(name, s) && s < total) {
           snapshot();

@@ -8,6 +8,7 @@ import { Rng } from "../../engine/rng.js";
 import { UserError } from "../../errors.js";
 import type { ObsStats } from "../../data/store.js";
 import type { Policy, PolicyContext, PolicySpec } from "../../eval/policy.js";
+import { networkInput } from "../acting-util.js";
 import { checkPolicyContext, loadCheckpointWith, resolveCheckpointDir } from "../checkpoint.js";
 import { validateBcConfig } from "./config.js";
 import { BcPolicy } from "./policy.js";
@@ -29,8 +30,7 @@ export class BcActing implements Policy {
 
   act(obs: Float32Array | Uint8Array): Float32Array {
     const d = this.net.obsDim;
-    if (obs.length !== d) throw new UserError(`policy: observation has ${obs.length} values, the network expects ${d}`);
-    const x = Float32Array.from({ length: d }, (_, i) => (this.stats ? (obs[i] - this.stats.mean[i]) / this.stats.std[i] : obs[i]));
+    const x = networkInput(obs, this.stats, d);
     const seed = this.stochastic ? this.rng.tfSeed() : undefined;
     const a = tf.tidy(() => {
       const { mean, std } = this.net.distribution(tf.tensor2d(x, [1, d]));

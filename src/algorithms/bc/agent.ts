@@ -11,7 +11,7 @@ import type { ObsStats } from "../../data/store.js";
 import type { Policy } from "../../eval/policy.js";
 import type { ModelDims } from "../../models/latent-action-model.js";
 import { asTransitions, type Algorithm, type Batch, type ParamGroup, type PhaseName } from "../plugin.js";
-import { START_STEPS, windowActionError } from "../diagnostics.js";
+import { policyActionErrors } from "../diagnostics.js";
 import { BcActing } from "./acting.js";
 import type { BcConfig } from "./config.js";
 import { BcPolicy } from "./policy.js";
@@ -50,12 +50,7 @@ export class BcAgent implements Algorithm {
 
   /** Squared action error of the policy's mode on dataset windows (`policy_action_mse`, and `_start` for episode starts). */
   diagnostics(batches: { all: WindowBatch; start: WindowBatch }): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const [which, batch] of Object.entries(batches)) {
-      const err = windowActionError(batch, which === "start" ? START_STEPS : Infinity, (obs) => this.policy.distribution(obs).mean);
-      out[`policy_action_mse${which === "start" ? "_start" : ""}`] = err;
-    }
-    return out;
+    return policyActionErrors(batches, (obs) => this.policy.distribution(obs).mean);
   }
 
   actingPolicy(stats: ObsStats | null, opts: { stochastic: boolean }): Policy {
