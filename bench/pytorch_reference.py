@@ -1,23 +1,29 @@
 #!/usr/bin/env python3
-"""PyTorch reference for the C-LAP model and agent steps of `bench/method.ts` (issue 6).
+"""PyTorch references for the training steps that `clap-rl bench method` times (src/algorithms/*/bench.ts).
 
-Usage:  node dist/bench/run.js method > m.json;  python3 bench/pytorch_reference.py m.json [preset ...]
+Usage:  python3 bench/pytorch_reference.py ALGO SIZES_JSON      (ALGO: clap | bc | plas)
 
-Reads the exact sizes that clap-rl measured at (the `sizes` of each preset in the bench JSON's method section, or
-of a bare method section), builds the same architecture and runs the same two steps, and prints one JSON object:
-per preset, the median wall-clock and process-CPU milliseconds per step after warm-up with 1 and 2 threads (torch's
-intra-op threads and, when torch uses OpenBLAS, OpenBLAS's threads: both are set).
+Each algorithm's benchmark writes the exact sizes it ran at to SIZES_JSON and calls this script in the same run;
+the script builds the same architecture, runs the same steps and prints one JSON object with the median wall-clock
+and process-CPU milliseconds per step after warm-up, with 1 and 2 threads (torch's intra-op threads and, when torch
+uses OpenBLAS, OpenBLAS's threads: both are set).
 
-Same as clap-rl (src/models/latent-action-model.ts, src/agents/clap.ts): SELU MLP heads, uniform
-U(-1/sqrt(fan_in), +) init, Normal heads with sigma = softplus + min_std, GRU transition, ELBO with the six terms,
-Adam (eps 1e-5) with global-norm clip 100, imagination from all B*T posterior states through the prior with the
-box-constrained latent policy, n-step returns, actor loss through the frozen model, then the value loss.
-Differences, all standard PyTorch practice and none changing the FLOP count materially: torch.nn.GRUCell (same
-gate equations; it carries the redundant b_hr/b_hz biases) and no chunking of the start states (chunks exist in
-clap-rl only to fit the 4 GiB wasm heap; the gradient is the same).
+- clap: SIZES_JSON is {"method": {preset: {"sizes": ..., "warmup_steps", "steps_measured"}}}; the C-LAP model and
+  agent steps. Same as clap-rl (src/models/latent-action-model.ts, src/algorithms/clap/agent.ts): SELU MLP heads,
+  uniform U(-1/sqrt(fan_in), +) init, Normal heads with sigma = softplus + min_std, GRU transition, ELBO with the six
+  terms, Adam (eps 1e-5) with global-norm clip 100, imagination from all B*T posterior states through the prior with
+  the box-constrained latent policy, n-step returns, actor loss through the frozen model, then the value loss.
+  Differences, all standard PyTorch practice and none changing the FLOP count materially: torch.nn.GRUCell (same
+  gate equations; it carries the redundant b_hr/b_hz biases) and no chunking of the start states (chunks exist in
+  clap-rl only to fit the 4 GiB wasm heap; the gradient is the same).
+- bc: SIZES_JSON is {"kinds": {kind: sizes}, ...}; one BC step (ReLU MLP, tanh mean, MSE or Gaussian NLL with the
+  tanh-bounded log sigma, Adam with clip 100) per policy kind (src/algorithms/bc/).
+- plas: SIZES_JSON is {"sizes": ..., ...}; the VAE step and the agent step (critic step to the soft clipped double-Q
+  target of the target networks, actor step through the frozen decoder, Polyak update), src/algorithms/plas/.
 
 Exits with status 2 and one line on stderr when torch is not installed (Debian: apt-get install python3-torch).
 """
+import copy
 import ctypes
 import json
 import math
@@ -272,49 +278,194 @@ def openblas_thread_setter():
     return None
 
 
-def bench_preset(sizes, warmup, reps, set_blas_threads):
-    steps = Steps(sizes)
+def with_threads(set_blas_threads, measure):
+    """measure() under 1 and then 2 threads -> {"1t": ..., "2t": ...}."""
     out = {}
     for threads in (1, 2):
         torch.set_num_threads(threads)
         if set_blas_threads is not None:
             set_blas_threads(threads)
-        m_wall, m_cpu = timed(steps.model_step, warmup, reps)
-        a_wall, a_cpu = timed(steps.agent_step, warmup, reps)
-        out["%dt" % threads] = {"model_step_ms": m_wall, "agent_step_ms": a_wall, "model_step_cpu_ms": m_cpu, "agent_step_cpu_ms": a_cpu}
+        out["%dt" % threads] = measure()
     return out
 
 
-REQUIRED = ["batch", "window", "deter", "stoch", "hidden", "layers", "embed", "latent_action", "horizon", "obs_dim", "action_dim",
-            "policy_hidden", "policy_layers", "agent_hidden", "agent_layers", "nstep"]
+def step_ms(step, warmup, reps):
+    wall, cpu = timed(step, warmup, reps)
+    return {"step_ms": wall, "step_cpu_ms": cpu}
 
 
-def main():
-    if len(sys.argv) < 2:
-        sys.stderr.write("usage: pytorch_reference.py BENCH_JSON [preset ...]\n")
-        sys.exit(1)
-    with open(sys.argv[1]) as f:
-        doc = json.load(f)
+CLAP_REQUIRED = ["batch", "window", "deter", "stoch", "hidden", "layers", "embed", "latent_action", "horizon", "obs_dim", "action_dim",
+                 "policy_hidden", "policy_layers", "agent_hidden", "agent_layers", "nstep"]
+
+
+def clap_reference(doc, set_blas_threads):
     section = doc.get("method", doc)
-    presets = sys.argv[2:] or [k for k, v in section.items() if isinstance(v, dict) and "sizes" in v]
+    presets = [k for k, v in section.items() if isinstance(v, dict) and "sizes" in v]
     if not presets:
-        sys.stderr.write("pytorch_reference: %s has no method section with preset sizes\n" % sys.argv[1])
-        sys.exit(1)
-    torch.set_num_interop_threads(1)
-    torch.zeros(2, 2) @ torch.zeros(2, 2)  # loads the BLAS library so that its thread setter can be found
-    set_blas_threads = openblas_thread_setter()
-    result = {"torch": torch.__version__, "python": sys.version.split()[0], "openblas_threads_set": set_blas_threads is not None, "presets": {}}
+        fail("the input has no method section with preset sizes")
+    out = {}
     for name in presets:
-        sizes = section.get(name, {}).get("sizes")
-        missing = [k for k in REQUIRED if sizes is None or k not in sizes]
+        sizes = dict(section[name]["sizes"])
+        missing = [k for k in CLAP_REQUIRED if k not in sizes]
         if missing:
-            sys.stderr.write("pytorch_reference: preset '%s' in %s lacks sizes %s\n" % (name, sys.argv[1], ", ".join(missing)))
-            sys.exit(1)
-        sizes = dict(sizes)
+            fail("preset '%s' lacks sizes %s" % (name, ", ".join(missing)))
         if sizes["nstep"] is None:
             sizes["nstep"] = sizes["horizon"]
         warmup, reps = section[name].get("warmup_steps", 2), section[name].get("steps_measured", 5)
-        result["presets"][name] = {"sizes": sizes, "warmup_steps": warmup, "steps_measured": reps, **bench_preset(sizes, warmup, reps, set_blas_threads)}
+        steps = Steps(sizes)
+
+        def measure():
+            m_wall, m_cpu = timed(steps.model_step, warmup, reps)
+            a_wall, a_cpu = timed(steps.agent_step, warmup, reps)
+            return {"model_step_ms": m_wall, "agent_step_ms": a_wall, "model_step_cpu_ms": m_cpu, "agent_step_cpu_ms": a_cpu}
+
+        out[name] = {"sizes": sizes, "warmup_steps": warmup, "steps_measured": reps, **with_threads(set_blas_threads, measure)}
+    return {"presets": out}
+
+
+def relu_mlp(i, hidden, o):
+    dims = [i] + list(hidden)
+    mods = []
+    for a, b in zip(dims[:-1], dims[1:]):
+        mods += [linear(a, b), nn.ReLU()]
+    return nn.Sequential(*mods, linear(dims[-1], o))
+
+
+def transitions(batch, obs, action, gen):
+    return (torch.randn(batch, obs, generator=gen), torch.tanh(torch.randn(batch, action, generator=gen)),
+            torch.randn(batch, generator=gen), torch.randn(batch, obs, generator=gen), torch.ones(batch))
+
+
+class BcStep:
+    LOG_STD_MIN, LOG_STD_MAX = -5.0, 2.0
+
+    def __init__(self, s):
+        torch.manual_seed(0)
+        self.gaussian = s["policy"] == "gaussian"
+        self.A = s["action"]
+        self.net = relu_mlp(s["obs"], [s["hidden"]] * s["layers"], (2 if self.gaussian else 1) * self.A)
+        self.opt = torch.optim.Adam(self.net.parameters(), lr=1e-3, eps=1e-8)
+        self.obs, self.act = transitions(s["batch"], s["obs"], self.A, torch.Generator().manual_seed(1))[:2]
+
+    def step(self):
+        out = self.net(self.obs)
+        mean = torch.tanh(out[:, :self.A])
+        if self.gaussian:
+            log_std = self.LOG_STD_MIN + 0.5 * (self.LOG_STD_MAX - self.LOG_STD_MIN) * (torch.tanh(out[:, self.A:]) + 1)
+            loss = -normal_logp(self.act, mean, log_std.exp()).mean()
+        else:
+            loss = ((mean - self.act) ** 2).sum(-1).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.net.parameters(), 100)
+        self.opt.step()
+
+
+def bc_reference(doc, set_blas_threads):
+    warmup, reps = doc.get("warmup_steps", 5), doc.get("steps_measured", 50)
+    kinds = {}
+    for kind, sizes in doc["kinds"].items():
+        step = BcStep(sizes)
+        kinds[kind] = {"sizes": sizes, **with_threads(set_blas_threads, lambda: step_ms(step.step, warmup, reps))}
+    return {"warmup_steps": warmup, "steps_measured": reps, "kinds": kinds}
+
+
+class PlasSteps:
+    LOG_STD_MIN, LOG_STD_MAX, KL_WEIGHT = -4.0, 15.0, 0.5
+    MAX_LATENT, DISCOUNT, TAU, LAMBDA = 2.0, 0.99, 0.005, 0.75
+
+    def __init__(self, s):
+        torch.manual_seed(0)
+        O, A, Z = s["obs"], s["action"], s["latent"]
+        vae_hidden = [s["vae_hidden"]] * s["vae_layers"]
+        self.Z = Z
+        self.phi = s["perturbation"]
+        self.encoder = relu_mlp(O + A, vae_hidden, 2 * Z)
+        self.decoder = relu_mlp(O + Z, vae_hidden, A)
+        self.actor = relu_mlp(O, s["actor_hidden"], Z)
+        self.perturb = relu_mlp(O + A, s["actor_hidden"], A) if self.phi > 0 else None
+        self.q1 = relu_mlp(O + A, s["critic_hidden"], 1)
+        self.q2 = relu_mlp(O + A, s["critic_hidden"], 1)
+        actor_params = list(self.actor.parameters()) + (list(self.perturb.parameters()) if self.perturb else [])
+        self.actor_params = actor_params
+        self.critic_params = list(self.q1.parameters()) + list(self.q2.parameters())
+        self.target = [copy.deepcopy(m) for m in (self.actor, self.perturb, self.q1, self.q2)]
+        self.vae_opt = torch.optim.Adam(list(self.encoder.parameters()) + list(self.decoder.parameters()), lr=1e-4, eps=1e-8)
+        self.actor_opt = torch.optim.Adam(actor_params, lr=1e-4, eps=1e-8)
+        self.critic_opt = torch.optim.Adam(self.critic_params, lr=1e-3, eps=1e-8)
+        self.obs, self.act, self.rew, self.next_obs, self.cont = transitions(s["batch"], O, A, torch.Generator().manual_seed(1))
+
+    def decode(self, obs, z):
+        return torch.tanh(self.decoder(torch.cat([obs, z], -1)))
+
+    def policy_action(self, obs, actor, perturb):
+        a = self.decode(obs, self.MAX_LATENT * torch.tanh(actor(obs)))
+        if perturb is None:
+            return a
+        return (a + self.phi * torch.tanh(perturb(torch.cat([obs, a], -1)))).clamp(-1, 1)
+
+    def vae_step(self):
+        out = self.encoder(torch.cat([self.obs, self.act], -1))
+        mean, log_std = out[:, :self.Z], out[:, self.Z:].clamp(self.LOG_STD_MIN, self.LOG_STD_MAX)
+        z = mean + log_std.exp() * torch.randn_like(mean)
+        recon = ((self.decode(self.obs, z) - self.act) ** 2).mean()
+        kl = -0.5 * (1 + 2 * log_std - mean ** 2 - (2 * log_std).exp()).mean()
+        loss = recon + self.KL_WEIGHT * kl
+        self.vae_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.vae_opt.step()
+
+    def agent_step(self):
+        t_actor, t_perturb, t_q1, t_q2 = self.target
+        with torch.no_grad():
+            na = self.policy_action(self.next_obs, t_actor, t_perturb)
+            x = torch.cat([self.next_obs, na], -1)
+            q1, q2 = t_q1(x).squeeze(-1), t_q2(x).squeeze(-1)
+            mixed = self.LAMBDA * torch.min(q1, q2) + (1 - self.LAMBDA) * torch.max(q1, q2)
+            y = self.rew + self.DISCOUNT * self.cont * mixed
+        x = torch.cat([self.obs, self.act], -1)
+        critic_loss = F.mse_loss(self.q1(x).squeeze(-1), y) + F.mse_loss(self.q2(x).squeeze(-1), y)
+        self.critic_opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        self.critic_opt.step()
+        actor_loss = -self.q1(torch.cat([self.obs, self.policy_action(self.obs, self.actor, self.perturb)], -1)).mean()
+        self.actor_opt.zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.actor_opt.step()
+        with torch.no_grad():
+            for online, target in zip((self.actor, self.perturb, self.q1, self.q2), self.target):
+                if online is None:
+                    continue
+                for p, tp in zip(online.parameters(), target.parameters()):
+                    tp.mul_(1 - self.TAU).add_(self.TAU * p)
+
+
+def plas_reference(doc, set_blas_threads):
+    warmup, reps = doc.get("warmup_steps", 5), doc.get("steps_measured", 30)
+    steps = PlasSteps(doc["sizes"])
+    per = {"vae": steps.vae_step, "agent": steps.agent_step}
+    return {"sizes": doc["sizes"], "warmup_steps": warmup, "steps_measured": reps,
+            "steps": {k: with_threads(set_blas_threads, lambda f=f: step_ms(f, warmup, reps)) for k, f in per.items()}}
+
+
+REFERENCES = {"clap": clap_reference, "bc": bc_reference, "plas": plas_reference}
+
+
+def fail(message):
+    sys.stderr.write("pytorch_reference: %s\n" % message)
+    sys.exit(1)
+
+
+def main():
+    if len(sys.argv) != 3 or sys.argv[1] not in REFERENCES:
+        fail("usage: pytorch_reference.py %s SIZES_JSON" % "|".join(REFERENCES))
+    with open(sys.argv[2]) as f:
+        doc = json.load(f)
+    torch.set_num_interop_threads(1)
+    torch.zeros(2, 2) @ torch.zeros(2, 2)  # loads the BLAS library so that its thread setter can be found
+    set_blas_threads = openblas_thread_setter()
+    result = {"torch": torch.__version__, "python": sys.version.split()[0], "openblas_threads_set": set_blas_threads is not None}
+    result.update(REFERENCES[sys.argv[1]](doc, set_blas_threads))
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
 

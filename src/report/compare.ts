@@ -10,12 +10,18 @@
  * - unfinished runs are listed per seed, marked partial with their latest evaluation, and left out of the
  *   mean ± std; finished runs without environment evaluations are listed and left out too;
  * - the metric is the normalised score when every run of the row has one, else the raw return.
+ *
+ * The same rows also go to a Markdown file (`--results FILE.md`), for the docs: with the command that made it, each
+ * dataset's own average score, and each row's budget (gradient steps per phase, wall-clock minutes per run).
  */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { evalCurve, lastAndBest, readRun, type EvalMetric, type EvalPoint, type RunData } from "./run-data.js";
 import { ChartSet, colour, esc, fmt, lineOptions, note, page, table, writePage, type ChartConfig } from "./html.js";
 import { REPORT_FILE, regeneratedLabel } from "./run-report.js";
+import { algorithm } from "../algorithms/registry.js";
+import { cardPathFor } from "../data/registry.js";
+import type { OwnFile } from "../util/atomic.js";
 
 export interface MeanStd {
   mean: number;
@@ -215,4 +221,73 @@ export function writeComparison(runs: readonly RunData[], outFile: string): Comp
   const content = buildComparison(runs, outFile);
   writePage(outFile, content.html);
   return content;
+}
+
+/** The first line of every comparison Markdown file: what a later run checks before replacing the file. */
+const COMPARISON_TITLE = "# Run comparison (written by `clap-rl report --results`)";
+export const COMPARISON_MARKDOWN: OwnFile = { what: "comparison table", extensions: [".md"], marker: COMPARISON_TITLE };
+
+/** The dataset's own average normalised score from its card (regenerated datasets have one), or null. */
+function dataScore(run: RunData): number | null {
+  const path = run.manifest.dataset?.path;
+  if (!path) return null;
+  try {
+    const card = JSON.parse(readFileSync(cardPathFor(path), "utf8")) as { normalizedMean?: unknown };
+    return typeof card.normalizedMean === "number" ? card.normalizedMean : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Gradient steps per phase as the row's config sets them, e.g. "model 10,000 + agent 400". */
+function budget(row: ComparisonRow): string {
+  const phases = algorithm(row.algo).phases(row.entries[0].run.config);
+  return Object.entries(phases)
+    .filter(([, p]) => p.steps > 0)
+    .map(([name, p]) => `${name} ${p.steps.toLocaleString("en-US")}`)
+    .join(" + ");
+}
+
+/** Mean wall-clock minutes of the row's finished runs (the last metrics line's elapsed_s). */
+function minutesPerRun(row: ComparisonRow): string {
+  const mins = row.entries
+    .filter((e) => e.counted)
+    .map((e) => e.run.metrics.records.reduce((m, r) => Math.max(m, typeof r.elapsed_s === "number" ? r.elapsed_s : 0), 0) / 60);
+  return mins.length === 0 ? "–" : meanStd(mins).mean.toFixed(1);
+}
+
+/** The comparison as Markdown: per dataset, one table row per algorithm (and variant). */
+export function comparisonMarkdown(runs: readonly RunData[], command: string): string {
+  const rows = compareRuns(runs);
+  const f1 = (x: number) => x.toFixed(1);
+  const ms = (s: MeanStd) => (s.n === 0 ? "–" : `${f1(s.mean)} ± ${f1(s.std)}`);
+  const lines = [
+    COMPARISON_TITLE,
+    "",
+    `Written ${new Date().toISOString().slice(0, 10)} by:`,
+    "",
+    "```sh",
+    command,
+    "```",
+    "",
+    regeneratedLabel(runs.find((r) => r.manifest.env)?.manifest.env ?? null),
+    "",
+    "**last** is the final evaluation (the headline); **best** is the best periodic evaluation, chosen online and " +
+      "therefore optimistic. mean ± std over seeds (population std) of finished runs; per-seed values in seed order. " +
+      "**data** is the dataset's own average normalised score over its complete episodes. Minutes are wall-clock per run " +
+      "on the machine that ran it, evaluations included.",
+  ];
+  for (const ds of [...new Set(rows.map((r) => r.dataset))]) {
+    const dsRows = rows.filter((r) => r.dataset === ds);
+    const data = dataScore(dsRows[0].entries[0].run);
+    lines.push("", `## ${ds}${data === null ? "" : ` (data ${f1(data)})`}`, "");
+    lines.push("| algorithm | seeds | last | best | last per seed | gradient steps | min per run |", "|---|---|---|---|---|---|---|");
+    for (const r of dsRows) {
+      const perSeed = r.entries.map((e) => (e.last ? `${f1(e.last.mean)}${e.counted ? "" : " (partial)"}` : "–")).join(" / ");
+      const name = `${r.algo}${r.variant ? ` (${r.variant.replace(/\|/g, "\\|")})` : ""}`;
+      const unit = r.metric === "score" ? "" : " (return)";
+      lines.push(`| ${name} | ${r.last.n} | ${ms(r.last)}${unit} | ${ms(r.best)} | ${perSeed} | ${budget(r)} | ${minutesPerRun(r)} |`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
 }

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCH_SECTIONS, benchLines, runBench } from "../../src/bench/suite.js";
+import { pytorchReference, stepRatios, type TorchThreads } from "../../src/bench/pytorch.js";
 import { cli, tempDir } from "./helpers.js";
 
 test("bench: a failing section is reported beside the others' results, and lines name every figure", async () => {
@@ -38,4 +39,21 @@ test("clap-rl bench: an unknown section is one line and exit code 2, and nothing
   assert.equal(r.code, 2);
   assert.equal(r.stderr, 'clap-rl: unknown bench section "nope"; known: engine, method, envs, datasets\n');
   assert.throws(() => readFileSync(out));
+});
+
+test("PyTorch references: BC and PLAS steps at given sizes give 1- and 2-thread timings, and ratios compare like with like", async (t) => {
+  const bc = pytorchReference("bc", { warmup_steps: 1, steps_measured: 2, kinds: { gaussian: { policy: "gaussian", batch: 8, hidden: 16, layers: 2, obs: 11, action: 3 } } });
+  if (!bc.available) return t.skip(bc.reason);
+  const g = (bc.kinds as Record<string, TorchThreads & { sizes: unknown }>).gaussian;
+  // Process CPU time has a coarse clock: a step this small can read 0 ms of it, never a negative or missing value.
+  for (const th of ["1t", "2t"] as const) assert.ok(g[th].step_ms > 0 && g[th].step_cpu_ms >= 0, `bc ${th}`);
+  const sizes = { batch: 8, vae_hidden: 16, vae_layers: 2, latent: 6, actor_hidden: [16, 8], critic_hidden: [16, 8], perturbation: 0.05, obs: 11, action: 3 };
+  const plas = pytorchReference("plas", { warmup_steps: 1, steps_measured: 2, sizes });
+  assert.ok(plas.available, plas.available ? "" : plas.reason);
+  for (const step of ["vae", "agent"]) assert.ok((plas.steps as Record<string, TorchThreads>)[step]["1t"].step_ms > 0, step);
+  const bad = pytorchReference("nope", {});
+  assert.equal(bad.available, false);
+  assert.match(bad.available ? "" : bad.reason, /usage: pytorch_reference.py clap\|bc\|plas SIZES_JSON/);
+  const torch = { "1t": { step_ms: 10, step_cpu_ms: 10 }, "2t": { step_ms: 8, step_cpu_ms: 14 } };
+  assert.deepEqual(stepRatios({ step_ms: 12, step_cpu_ms: 5 }, torch), { pytorch_best_threads: "2t", wall: 1.5, cpu_vs_1t: 0.5 });
 });

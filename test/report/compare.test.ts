@@ -111,3 +111,26 @@ test("clap-rl report --out never replaces a file clap-rl did not write as a repo
   const second = cli("report", ...dirs, "--out", own);
   assert.equal(second.code, 0, second.err);
 });
+
+test("clap-rl report --results: the comparison as Markdown with the data's score, budgets and the command, never over a foreign file", () => {
+  const card = join(root, "hm.json");
+  writeFileSync(card, JSON.stringify({ normalizedMean: 27.94 }));
+  const withData = fakeRun(join(root, "hd0"), { seed: 0, scores: [12, 31], dataset: "hopper-medium-carded", datasetPath: join(root, "hm.hdf5") });
+  const r = cli("report", ...dirs, withData, "--out", "md.html", "--results", "cmp.md");
+  assert.equal(r.code, 0, r.err);
+  const md = readFileSync(join(root, "cmp.md"), "utf8");
+  assert.ok(md.startsWith("# Run comparison (written by `clap-rl report --results`)\n"));
+  assert.ok(md.includes(`clap-rl report ${[...dirs, withData].join(" ")} --out md.html --results cmp.md`), "the command is written next to the numbers");
+  assert.match(md, /## hopper-medium-carded \(data 27\.9\)/);
+  // hopper-medium's default row: last 10, 20, 30 (the running seed shown, not counted); tiny preset 50 + 20 steps.
+  assert.match(md, /\| clap \(agent\.epsilon=2\) \| 3 \| 20\.0 ± 8\.2 \| 23\.3 ± 6\.2 \| 10\.0 \/ 20\.0 \/ 30\.0 \/ 90\.0 \(partial\) \| model 50 \+ agent 20 \| 0\.1 \|/);
+  assert.match(md, /## walker2d-medium\n/, "no card, no data score");
+  const foreign = join(root, "README-notes.md");
+  writeFileSync(foreign, "my notes\n");
+  const refused = cli("report", ...dirs, "--results", foreign);
+  assert.equal(refused.code, 2);
+  assert.match(refused.err, /README-notes\.md: exists and was not written by clap-rl as a comparison table; refusing to replace it/);
+  assert.equal(readFileSync(foreign, "utf8"), "my notes\n");
+  assert.ok(!existsSync(join(root, "comparison.html")), "refused before any work");
+  assert.equal(cli("report", ...dirs, "--out", "md.html", "--results", "cmp.md").code, 0, "its own file is replaced");
+});

@@ -6,11 +6,7 @@
  * the data's values. `small` runs on both engine paths (stock wasm and, when the addon loads, OpenBLAS); `full`
  * runs only a few steps on the default path so the section finishes in minutes on 2 cores.
  */
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { loadavg, tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { loadavg } from "node:os";
 import { initEngine, tf } from "../../engine/tf.js";
 import { blasActive, blasStatus, disableBlas, enableBlas } from "../../engine/blas.js";
 import { Rng } from "../../engine/rng.js";
@@ -18,11 +14,11 @@ import { ClapAgent } from "./agent.js";
 import { CLAP_PRESETS, resolveClapConfig } from "./config.js";
 import type { WindowBatch } from "../../data/windows.js";
 import { round, timeMedian } from "../../bench/timing.js";
+import { pytorchReference } from "../../bench/pytorch.js";
 
 const OBS_DIM = 11;
 const ACT_DIM = 3;
 const PRESETS = { small: { warmup: 3, measured: 20 }, full: { warmup: 1, measured: 3 } };
-const REFERENCE_SCRIPT = fileURLToPath(new URL("../../../../bench/pytorch_reference.py", import.meta.url));
 
 function syntheticBatch(B: number, T: number, rng: Rng): WindowBatch {
   const n = B * T;
@@ -137,37 +133,6 @@ function benchPreset(name: string, paths: ("wasm" | "openblas")[]): Record<strin
   };
 }
 
-/** The first of CLAP_RL_PYTHON, python3, /usr/bin/python3 that imports torch (Debian's python3-torch lives in the
- * system Python, which a pyenv or venv python3 on PATH does not see). */
-function findTorchPython(): { python: string } | { reason: string } {
-  const candidates = process.env.CLAP_RL_PYTHON ? [process.env.CLAP_RL_PYTHON] : ["python3", "/usr/bin/python3"];
-  for (const python of candidates) {
-    const r = spawnSync(python, ["-c", "import torch"], { stdio: "ignore", timeout: 60_000 });
-    if (r.status === 0) return { python };
-  }
-  return { reason: `no Python with torch found (tried ${candidates.join(", ")}; set CLAP_RL_PYTHON, or apt-get install python3-torch)` };
-}
-
-/** Runs bench/pytorch_reference.py on the sizes just measured. */
-function pytorchReference(presets: Record<string, Record<string, unknown>>): Record<string, unknown> {
-  if (!existsSync(REFERENCE_SCRIPT)) return { available: false, reason: `${REFERENCE_SCRIPT} is missing` };
-  const found = findTorchPython();
-  if ("reason" in found) return { available: false, reason: found.reason };
-  const dir = mkdtempSync(join(tmpdir(), "clap-rl-bench-"));
-  try {
-    const input = join(dir, "method.json");
-    writeFileSync(input, JSON.stringify({ method: presets }));
-    const r = spawnSync(found.python, [REFERENCE_SCRIPT, input], { encoding: "utf8", timeout: 1_800_000, maxBuffer: 1 << 24 });
-    if (r.status !== 0) {
-      const why = (r.stderr || r.error?.message || `exit status ${r.status}`).trim().split("\n").pop();
-      return { available: false, reason: `${found.python} ${REFERENCE_SCRIPT} failed: ${why}` };
-    }
-    return { available: true, interpreter: found.python, ...(JSON.parse(r.stdout) as Record<string, unknown>) };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 type TorchTimes = Record<"1t" | "2t", StepTimes>;
 
 /**
@@ -195,7 +160,7 @@ export async function benchMethod(): Promise<Record<string, unknown>> {
   const small = benchPreset("small", blas.available ? ["wasm", "openblas"] : ["wasm"]);
   const full = benchPreset("full", [blas.available ? "openblas" : "wasm"]);
   const presets = { small, full };
-  const pytorch = pytorchReference(presets);
+  const pytorch = pytorchReference("clap", { method: presets });
   const out: Record<string, unknown> = { backend: tf.getBackend(), blas, ...presets, pytorch };
   if (pytorch.available) {
     const torch = pytorch.presets as Record<string, TorchTimes>;
