@@ -11,6 +11,7 @@ import { registerBehaviourCommands } from "./behaviour.js";
 import { registerReportCommands } from "./report.js";
 import { registerQuickstartCommand } from "./quickstart.js";
 import { registerSweepCommand } from "./sweep.js";
+import { registerWorkerCommand } from "./worker.js";
 import { registerReproduceCommand } from "./reproduce.js";
 import { registerBenchCommand } from "./bench.js";
 
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerQuickstartCommand(program);
   registerTrainCommands(program);
   registerSweepCommand(program);
+  registerWorkerCommand(program);
   registerReproduceCommand(program);
   registerEnvCommands(program);
   registerDatasetCommands(program);

@@ -14,6 +14,9 @@
  *   covers every run of the grid that has a manifest. Exit code 1 when any run failed.
  * - Ctrl-C reaches the children (same process group): each saves a checkpoint and stops; re-running the same
  *   sweep continues them.
+ *
+ * With --queue redis://host:port/db the grid is not run here but added to a BullMQ queue for `clap-rl worker`s on any
+ * machine (queue.ts, worker.ts, docs/distributed.md); `sweep status` and `sweep report` read that queue.
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -26,6 +29,7 @@ import { envInfo } from "../envs/registry.js";
 import { existingRun } from "../training/run-dir.js";
 import { readRuns, writeComparison } from "../report/compare.js";
 import { createProgress, formatDuration } from "../util/progress.js";
+import { enqueueGrid, queueReport, queueStatus } from "./queue.js";
 import { collect, INTERRUPTED_EXIT, nonNegativeInt, resolveDataset, type ResolvedDataset } from "./train.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
@@ -44,7 +48,7 @@ export function parseSeeds(spec: string): number[] {
   return seeds;
 }
 
-function positiveInt(flag: string) {
+export function positiveInt(flag: string) {
   const parse = nonNegativeInt(flag);
   return (v: string): number => {
     const n = parse(v);
@@ -65,17 +69,12 @@ export interface SweepRun {
 
 export type SweepOutcome = "done" | "skipped" | "failed" | "stopped";
 
-interface SweepFlags {
-  datasets: string;
-  seeds: number[];
-  algo: string;
-  preset?: string;
-  set: string[];
+interface SweepFlags extends Omit<GridSpec, "datasets" | "seeds"> {
+  datasets?: string;
+  seeds?: number[];
   jobs: number;
   out: string;
-  env?: string;
-  datasetSize?: number;
-  policyDir?: string;
+  queue?: string;
 }
 
 /** Runs `args` as `clap-rl train` in a child process, its stdout and stderr appended to `logFile`. */
@@ -94,12 +93,15 @@ function runChild(args: string[], logFile: string): Promise<{ code: number | nul
   });
 }
 
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
 function lastLine(file: string): string {
   const lines = readFileSync(file, "utf8").trim().split("\n");
   return lines[lines.length - 1] ?? "";
 }
 
-function finalScore(dir: string): string {
+/** The finished run's final evaluation as a short text. */
+export function finalScore(dir: string): string {
   const fe = (existingRun(dir)?.manifest.finalEval ?? {}) as Record<string, number>;
   if (fe.score_mean !== undefined) return `score ${fe.score_mean.toFixed(1)} ± ${(fe.score_std ?? 0).toFixed(1)}`;
   if (fe.return_mean !== undefined) return `return ${fe.return_mean.toFixed(1)} ± ${(fe.return_std ?? 0).toFixed(1)}`;
@@ -162,35 +164,73 @@ export async function runGrid(runs: SweepRun[], o: { jobs: number; logs: string;
   return outcomes;
 }
 
-async function sweepCommand(f: SweepFlags): Promise<void> {
+/** What makes a grid: datasets × seeds of one algorithm with one preset and one set of overrides. */
+export interface GridSpec {
+  datasets: string;
+  seeds: number[];
+  algo: string;
+  preset?: string;
+  set: string[];
+  env?: string;
+  datasetSize?: number;
+  policyDir?: string;
+}
+
+/** One cell of a grid: its run name and its `clap-rl train` arguments but --out (the local pool or a worker picks the folder). */
+export interface GridRun {
+  name: string;
+  dataset: ResolvedDataset;
+  envId: string;
+  seed: number;
+  train: string[];
+}
+
+/**
+ * The runs of a grid, for the local pool and the queue alike. The algorithm, preset and overrides are checked once here
+ * instead of failing in every run; datasets are resolved (registered ones made) one at a time, so two runs never make
+ * the same file at once.
+ */
+export async function buildGrid(f: GridSpec): Promise<GridRun[]> {
   algorithm(f.algo);
   const names = f.datasets.split(",").map((d) => d.trim()).filter((d) => d !== "");
   if (names.length === 0) throw new UserError("--datasets: give at least one dataset name or path");
   if (f.seeds.length === 0) throw new UserError("--seeds: no seeds");
-  // A bad --set or --preset fails here once instead of in every child.
   const config = buildRunConfig(f.algo, { preset: f.preset, sets: f.set });
   if (f.env !== undefined) envInfo(f.env);
-  const out = resolve(f.out);
-  const logs = join(out, "logs");
-  mkdirSync(logs, { recursive: true });
   const progress = createProgress();
-  const runs: SweepRun[] = [];
+  const runs: GridRun[] = [];
   for (const arg of names) {
     const dataset = await resolveDataset(arg, { size: f.datasetSize, policyDir: f.policyDir, progress });
     const envId = f.env ?? dataset.envId;
     if (!envId) throw new UserError(`--datasets '${arg}': pass --env <id> (the dataset does not imply an environment)`);
     for (const seed of f.seeds) {
-      const name = `${dataset.name}-${f.algo}-${config.preset}-s${seed}`;
-      const dir = join(out, name);
-      const args = ["train", "--dataset", resolve(dataset.path), "--env", envId, "--algo", f.algo, "--seed", String(seed), "--out", dir];
-      if (f.preset !== undefined) args.push("--preset", f.preset);
-      for (const s of f.set) args.push("--set", s);
-      runs.push({ name, dir, dataset, envId, seed, args });
+      const train = ["train", "--dataset", resolve(dataset.path), "--env", envId, "--algo", f.algo, "--seed", String(seed)];
+      if (f.preset !== undefined) train.push("--preset", f.preset);
+      for (const s of f.set) train.push("--set", s);
+      runs.push({ name: `${dataset.name}-${f.algo}-${config.preset}-s${seed}`, dataset, envId, seed, train });
     }
   }
+  return runs;
+}
+
+async function sweepCommand(f: SweepFlags, cmd: Command): Promise<void> {
+  // Not required options: `sweep status` and `sweep report` go without them.
+  if (f.datasets === undefined) throw new UserError("sweep: missing --datasets <list> (comma-separated dataset names or paths)");
+  if (f.seeds === undefined) throw new UserError("sweep: missing --seeds <list> (a range 0-3, a list 0,2,5, or both)");
+  const spec = { ...f, datasets: f.datasets, seeds: f.seeds };
+  if (f.queue !== undefined) {
+    const local = (["jobs", "out"] as const).filter((o) => cmd.getOptionValueSource(o) === "cli");
+    if (local.length > 0) throw new UserError(`sweep --queue: ${local.map((o) => `--${o}`).join(" and ")} belong to the local pool; with a queue each worker's --concurrency and --runs decide`);
+    await enqueueGrid(f.queue, () => buildGrid(spec), say);
+    return;
+  }
+  const grid = await buildGrid(spec);
+  const out = resolve(f.out);
+  const logs = join(out, "logs");
+  mkdirSync(logs, { recursive: true });
+  const runs: SweepRun[] = grid.map(({ train, ...g }) => ({ ...g, dir: join(out, g.name), args: [...train, "--out", join(out, g.name)] }));
   const total = runs.length;
-  const say = (line: string) => process.stdout.write(`${line}\n`);
-  say(`sweep: ${total} runs (${names.length} dataset(s) × ${f.seeds.length} seed(s)), ${f.jobs} at a time, in ${out}`);
+  say(`sweep: ${total} runs (${total / f.seeds.length} dataset(s) × ${f.seeds.length} seed(s)), ${f.jobs} at a time, in ${out}`);
 
   const outcomes = await runGrid(runs, { jobs: f.jobs, logs, say });
 
@@ -210,11 +250,13 @@ async function sweepCommand(f: SweepFlags): Promise<void> {
 }
 
 export function registerSweepCommand(program: Command): void {
-  program
+  const sweep = program
     .command("sweep")
-    .description("Train a grid of runs (datasets × seeds) in a local process pool; skips finished runs, continues unfinished ones, writes comparison.html")
-    .requiredOption("--datasets <list>", "comma-separated dataset names or paths (as train --dataset)")
-    .requiredOption("--seeds <list>", "seeds: a range 0-3, a list 0,2,5, or both", parseSeeds)
+    .description(
+      "Train a grid of runs (datasets × seeds) in a local process pool, or add it to a queue for `clap-rl worker`s on other machines (--queue); skips finished runs, continues unfinished ones, writes comparison.html",
+    )
+    .option("--datasets <list>", "comma-separated dataset names or paths (as train --dataset); required")
+    .option("--seeds <list>", "seeds: a range 0-3, a list 0,2,5, or both; required", parseSeeds)
     .option("--algo <name>", "algorithm", "clap")
     .option("--preset <name>", "config preset: tiny, small (default), full")
     .option("--set <key=value>", "config override for every run (repeatable)", collect, [])
@@ -223,5 +265,21 @@ export function registerSweepCommand(program: Command): void {
     .option("--env <id>", "environment for datasets given as paths (registered names imply theirs)")
     .option("--dataset-size <n>", "rows of registered datasets made on demand", positiveInt("--dataset-size"))
     .option("--policy-dir <dir>", "behaviour policies for making registered datasets")
-    .action(async (f: SweepFlags) => sweepCommand(f));
+    .option("--queue <url>", "Redis queue (redis://host:port/db): add the grid there for workers instead of running it (docs/distributed.md); also for sweep status and sweep report")
+    .action(async (f: SweepFlags, cmd: Command) => sweepCommand(f, cmd));
+  // --queue is the sweep command's option (Commander gives it to the parent even after the subcommand's name).
+  const queueOf = (cmd: Command): string => {
+    const url = (cmd.parent?.opts() as { queue?: string }).queue;
+    if (url === undefined) throw new UserError(`sweep ${cmd.name()}: missing --queue <url> (the Redis address the grid was queued at)`);
+    return url;
+  };
+  sweep
+    .command("status")
+    .description("The queued grid (with --queue): waiting, running (where, which step), done, failed with its reason")
+    .action(async (_f: object, cmd: Command) => queueStatus(queueOf(cmd), say));
+  sweep
+    .command("report")
+    .description("Write <runs>/comparison.html over the queued grid's runs (with --queue)")
+    .requiredOption("--runs <dir>", "the run folder the workers share (their --runs)")
+    .action(async (f: { runs: string }, cmd: Command) => queueReport(queueOf(cmd), f.runs, say));
 }

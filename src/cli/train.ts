@@ -290,18 +290,28 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
 /** The exit code of a run stopped by Ctrl-C after saving its checkpoint: 128 + SIGINT, as shells expect. */
 export const INTERRUPTED_EXIT = 130;
 
-/** Runs `fn` with Ctrl-C turned into "save a checkpoint after this step and stop". */
+/**
+ * Runs `fn` with Ctrl-C turned into "save a checkpoint after this step and stop". A run started by `clap-rl worker`
+ * has an IPC channel to it; when that closes, the worker is gone (kill -9, lost machine) and BullMQ will hand the job
+ * to another worker, so the run stops the same way instead of training on beside the one that resumes it.
+ */
 export async function withInterrupt<T>(progress: Progress, fn: (shouldStop: () => boolean) => Promise<T>): Promise<T> {
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
     progress.log("interrupt: saving a checkpoint after this step…");
   };
+  const onOrphaned = () => {
+    interrupted = true;
+    progress.log("the worker that started this run is gone: saving a checkpoint after this step…");
+  };
   process.once("SIGINT", onSigint);
+  if (process.channel) process.once("disconnect", onOrphaned);
   try {
     return await fn(() => interrupted);
   } finally {
     process.removeListener("SIGINT", onSigint);
+    process.removeListener("disconnect", onOrphaned);
     progress.close();
   }
 }
