@@ -12,14 +12,19 @@
  * Atomicity: the directory is written under a temp name beside the target and swapped in by rename; the previous
  * checkpoint is moved to `<dir>.old` first and removed last, so a crash leaves one complete checkpoint (the loader
  * falls back to `<dir>.old` when `<dir>` is missing).
+ *
+ * Integrity (issue 12): state.json records the SHA-256 of every other file and of its own content, and loading
+ * verifies them all before anything is restored, so a damaged or edited checkpoint is one line naming the file, never
+ * a resume with wrong numbers. Checkpoints written before checksums existed load unverified.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import type { tf } from "../engine/tf.js";
 import type { RngState } from "../engine/rng.js";
-import { assignArrays, loadArrays, saveArrays, variablesToArrays, type NamedArray } from "../engine/serialize.js";
-import { writeJsonAtomic } from "../util/atomic.js";
-import { UserError } from "../errors.js";
+import { assignArrays, encodeArrays, loadArrays, variablesToArrays, type NamedArray } from "../engine/serialize.js";
+import { jsonText, writeFileAtomic, writeJsonAtomic } from "../util/atomic.js";
+import { fsError, isFsError, UserError } from "../errors.js";
 import type { CommonConfig } from "../config/schema.js";
 import { obsStatsFromJson, obsStatsToJson, type ObsStats } from "../data/store.js";
 import type { ModelDims } from "../models/latent-action-model.js";
@@ -45,6 +50,10 @@ export interface CheckpointState {
   optimiserSteps: Record<string, number>;
   rng: Record<string, RngState>;
   savedAt: string;
+  /** SHA-256 of each other file of the checkpoint, by file name (absent in checkpoints of older versions). */
+  files?: Record<string, string>;
+  /** SHA-256 of this state's JSON without this field (see stateChecksum). */
+  checksum?: string;
 }
 
 export interface CheckpointInput {
@@ -71,11 +80,52 @@ export function readJson(path: string): unknown {
   }
 }
 
+function sha256(data: string | Uint8Array): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/**
+ * The checksum of a state: the hash of its JSON text without `checksum`. JSON.parse followed by JSON.stringify gives
+ * back the same text for what JSON.stringify wrote, so the loader can recompute it from the parsed object.
+ */
+function stateChecksum(state: CheckpointState): string {
+  const { checksum: _, ...rest } = state;
+  return sha256(JSON.stringify(rest));
+}
+
+/**
+ * Verifies a checkpoint's recorded checksums; throws one line naming the damaged file. `dir` holds the files; a state
+ * without checksums (an older clap-rl's) is accepted as it is.
+ */
+function verifyChecksums(dir: string, state: CheckpointState): void {
+  const damaged = (file: string, why: string) =>
+    new UserError(`${join(dir, file)}: ${why}; the checkpoint is damaged and is not used (restore it from a copy, or start the run again with --force)`, 4);
+  if (state.checksum === undefined) return;
+  if (state.checksum !== stateChecksum(state)) throw damaged("state.json", "contents do not match its checksum");
+  for (const [file, expected] of Object.entries(state.files ?? {})) {
+    let data: Buffer;
+    try {
+      data = readFileSync(join(dir, file));
+    } catch (e) {
+      throw isFsError(e) && e.code !== "ENOENT" ? fsError(join(dir, file), "read the checkpoint file", e) : damaged(file, "is missing");
+    }
+    if (sha256(data) !== expected) throw damaged(file, "contents do not match the checksum recorded in state.json");
+  }
+}
+
 export function saveCheckpoint(dir: string, input: CheckpointInput): void {
+  // Temp folders of processes killed while saving are removed here; the run is locked, so none belongs to a live one.
+  for (const name of existsSync(dirname(dir)) ? readdirSync(dirname(dir)) : []) {
+    if (name.startsWith(`${basename(dir)}.tmp-`)) rmSync(join(dirname(dir), name), { recursive: true, force: true });
+  }
   const tmp = `${dir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   const optimiserSteps: Record<string, number> = {};
+  const files: Record<string, string> = {};
+  const write = (file: string, data: string | Uint8Array) => {
+    writeFileAtomic(join(tmp, file), data);
+    files[file] = sha256(data);
+  };
   for (const [group, g] of Object.entries(input.groups)) {
     const arrays = variablesToArrays(g.params, "param/");
     for (const [name, opt] of Object.entries(g.optimisers)) {
@@ -87,17 +137,19 @@ export function saveCheckpoint(dir: string, input: CheckpointInput): void {
         }
       }
     }
-    saveArrays(join(tmp, `${group}.bin`), arrays);
+    write(`${group}.bin`, encodeArrays(arrays));
   }
+  write("config.json", jsonText(input.config));
+  write("obs-stats.json", jsonText(input.obsStats ? obsStatsToJson(input.obsStats) : null));
   const state: CheckpointState = {
     format: CHECKPOINT_FORMAT,
     ...input.state,
     groups: Object.keys(input.groups),
     optimiserSteps,
     savedAt: new Date().toISOString(),
+    files,
   };
-  writeJsonAtomic(join(tmp, "config.json"), input.config);
-  writeJsonAtomic(join(tmp, "obs-stats.json"), input.obsStats ? obsStatsToJson(input.obsStats) : null);
+  state.checksum = stateChecksum(state);
   // state.json last: its presence marks a complete directory.
   writeJsonAtomic(join(tmp, "state.json"), state);
   const old = `${dir}.old`;
@@ -107,12 +159,23 @@ export function saveCheckpoint(dir: string, input: CheckpointInput): void {
   rmSync(old, { recursive: true, force: true });
 }
 
+/** Which checkpoint of a run directory to load (see resolveCheckpointDir). */
+export type CheckpointPreference = "checkpoint" | "model" | "resume";
+
 /**
  * A checkpoint directory from a checkpoint or a run directory. For a run directory, `prefer: "checkpoint"` takes its
  * latest checkpoint (else its saved model) and `prefer: "model"` its phase-1 model (else its latest checkpoint).
+ * `prefer: "resume"` takes the latest checkpoint only: the phase-1 model alone cannot continue a run.
  */
-export function resolveCheckpointDir(path: string, prefer: "checkpoint" | "model" = "checkpoint"): string {
+export function resolveCheckpointDir(path: string, prefer: CheckpointPreference = "checkpoint"): string {
+  if (!existsSync(path)) throw new UserError(`'${path}': no such run or checkpoint folder`);
   const latest = [join(path, "checkpoint"), `${join(path, "checkpoint")}.old`];
+  if (prefer === "resume") {
+    const found = latest.find((c) => existsSync(join(c, "state.json")));
+    if (found) return found;
+    if (existsSync(latest[0])) throw new UserError(`${join(latest[0], "state.json")}: missing, so the checkpoint is incomplete and the run cannot continue from it (restore the file, or start the run again with --force)`);
+    throw new UserError(`'${path}': no checkpoint to resume from (no checkpoint/state.json)`);
+  }
   const model = [join(path, "model"), `${join(path, "model")}.old`];
   const order = [path, ...(prefer === "checkpoint" ? [...latest, ...model] : [...model, ...latest]), `${path}.old`];
   for (const candidate of order) {
@@ -182,10 +245,11 @@ export class LoadedCheckpoint<C extends CommonConfig = CommonConfig> {
  * Loads a checkpoint's state, config and statistics (parameters are read on demand); `validate` checks the config
  * against its algorithm's schema (src/algorithms/registry.ts `loadCheckpoint` picks it from the saved algo).
  */
-export function loadCheckpointWith<C extends CommonConfig>(path: string, validate: ConfigValidator<C>, prefer: "checkpoint" | "model" = "checkpoint"): LoadedCheckpoint<C> {
+export function loadCheckpointWith<C extends CommonConfig>(path: string, validate: ConfigValidator<C>, prefer: CheckpointPreference = "checkpoint"): LoadedCheckpoint<C> {
   const dir = resolveCheckpointDir(path, prefer);
   const state = readJson(join(dir, "state.json")) as CheckpointState;
   if (state?.format !== CHECKPOINT_FORMAT) throw new UserError(`${dir}/state.json: not a ${CHECKPOINT_FORMAT} checkpoint`);
+  verifyChecksums(dir, state);
   const config = validate(readJson(join(dir, "config.json")), `${dir}/config.json`);
   if (config.algo !== state.algo) throw new UserError(`${dir}: state.json is for algorithm '${state.algo}', config.json for '${config.algo}'`);
   const statsJson = readJson(join(dir, "obs-stats.json"));

@@ -5,7 +5,7 @@
 import { UserError } from "../errors.js";
 import { buildConfig, DEFAULT_PRESET, presetConfig, type ConfigSources } from "../config/presets.js";
 import { mergeConfigObject, upgradeConfig, validateConfig, type CommonConfig } from "../config/schema.js";
-import { loadCheckpointWith, type LoadedCheckpoint } from "./checkpoint.js";
+import { loadCheckpointWith, type CheckpointPreference, type LoadedCheckpoint } from "./checkpoint.js";
 import type { AlgorithmPlugin } from "./plugin.js";
 import { clap } from "./clap/index.js";
 import { bc } from "./bc/index.js";
@@ -78,6 +78,6 @@ export function readRunConfig(raw: unknown, where: string): { config: CommonConf
 }
 
 /** A checkpoint (or a run's latest checkpoint) of any registered algorithm, its config checked by that algorithm. */
-export function loadCheckpoint(path: string, prefer: "checkpoint" | "model" = "checkpoint"): LoadedCheckpoint {
+export function loadCheckpoint(path: string, prefer: CheckpointPreference = "checkpoint"): LoadedCheckpoint {
   return loadCheckpointWith(path, validateRunConfig, prefer);
 }

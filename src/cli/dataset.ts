@@ -1,4 +1,4 @@
-import { InvalidArgumentError, Option, type Command } from "commander";
+import { Option, type Command } from "commander";
 import { UserError } from "../errors.js";
 import { formatSummary, inspectStore } from "../data/inspect.js";
 import { formatIssue } from "../data/issues.js";
@@ -6,14 +6,7 @@ import { loadDataset, type LoadOptions } from "../data/load.js";
 import { normalizedScore100 } from "../eval/scores.js";
 import { expectationsFor, validateDataset, type DatasetExpectations } from "../data/validate.js";
 import { registerDatasetMakeCommands } from "./dataset-make.js";
-
-function positiveInt(flag: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer`);
-    return n;
-  };
-}
+import { positiveInt } from "./train.js";
 
 const splitOption = () =>
   new Option("--split-at <rule>", 'D4RL episode ends: "done" (terminals or timeouts) or "timeouts" (antmaze default)').choices([
@@ -37,7 +30,7 @@ export function registerDatasetCommands(program: Command): void {
 
   dataset
     .command("validate")
-    .description("Check a dataset for missing keys, bad dtypes/shapes, NaN/Inf, out-of-range actions, flag problems; exit 1 on any problem")
+    .description("Check a dataset for missing keys, bad dtypes/shapes, NaN/Inf, out-of-range actions, flag problems; exit 1 on errors (warnings alone, such as a legacy layout's, exit 0)")
     .argument("<path>", "D4RL .hdf5 file, Minari dataset folder, or V-D4RL folder/.npz")
     .option("--env <id>", "check sizes and flags against this environment's dataset facts (e.g. hopper, antmaze-umaze)")
     .option("--obs-dim <n>", "expected observation size (vector observations)", positiveInt("--obs-dim"))
@@ -56,11 +49,13 @@ export function registerDatasetCommands(program: Command): void {
         process.stdout.write(JSON.stringify(report, null, 2) + "\n");
       } else {
         for (const i of report.issues) process.stdout.write(formatIssue(i) + "\n");
-        if (report.issues.length === 0) {
-          process.stdout.write(`${path}: ok (${report.format}, ${report.episodes} episodes, ${report.transitions} transitions)\n`);
+        // Warnings describe a valid file read by a documented rule (a legacy D4RL layout): it is accepted, exit 0.
+        if (report.errors === 0) {
+          const w = report.warnings > 0 ? `, ${report.warnings} warning(s)` : "";
+          process.stdout.write(`${path}: ok (${report.format}, ${report.episodes} episodes, ${report.transitions} transitions${w})\n`);
         }
       }
-      if (report.issues.length > 0) {
+      if (report.errors > 0) {
         throw new UserError(`${path}: ${report.errors} error(s), ${report.warnings} warning(s)`, 1);
       }
     });

@@ -3,7 +3,7 @@ import { Command, CommanderError } from "commander";
 import { createRequire } from "node:module";
 import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { UserError } from "../errors.js";
+import { fsError, isFsError, UserError } from "../errors.js";
 import { registerEnvCommands } from "./env.js";
 import { registerTrainCommands } from "./train.js";
 import { registerDatasetCommands } from "./dataset.js";
@@ -55,9 +55,21 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`clap-rl: ${e.message}\n`);
       return e.exitCode;
     }
-    throw e;
+    // A file-system failure that no command turned into its own line still names the path and the reason.
+    if (isFsError(e)) {
+      const err = fsError(e.path ?? "(unknown path)", e.syscall ?? "access", e);
+      process.stderr.write(`clap-rl: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (process.env.CLAP_RL_DEBUG) throw e;
+    // No input should end in a stack trace (issue 12); what gets here is a bug, and the line says how to see more.
+    process.stderr.write(`clap-rl: internal error: ${(e as Error)?.message?.split("\n")[0] ?? String(e)} (a bug in clap-rl; set CLAP_RL_DEBUG=1 for the stack trace)\n`);
+    return INTERNAL_EXIT;
   }
 }
+
+/** Exit code of an unexpected error (a bug), as sysexits' EX_SOFTWARE. */
+export const INTERNAL_EXIT = 70;
 
 /** True when this file is the process's entry point, also when started through npm's `clap-rl` bin symlink. */
 function isEntryPoint(): boolean {

@@ -19,13 +19,15 @@
  * Ctrl-C during training saves a checkpoint and stops; re-running the same command continues it.
  */
 import { InvalidArgumentError, type Command } from "commander";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync } from "node:fs";
 import { isDeepStrictEqual } from "node:util";
 import { basename, join, resolve } from "node:path";
 import { UserError } from "../errors.js";
 import type { CommonConfig } from "../config/schema.js";
 import { ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithm, buildRunConfig, loadCheckpoint, resolveRunConfig } from "../algorithms/registry.js";
-import { loadDataset } from "../data/load.js";
+import { detectFormat, loadDataset } from "../data/load.js";
+import { formatIssue } from "../data/issues.js";
+import { splitAtFor } from "../data/validate.js";
 import type { EpisodeStore } from "../data/store.js";
 import { envInfo } from "../envs/registry.js";
 import { evaluate } from "../eval/evaluate.js";
@@ -53,6 +55,14 @@ export function nonNegativeInt(flag: string) {
   return (v: string): number => {
     const n = Number(v);
     if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${flag} must be a non-negative integer`);
+    return n;
+  };
+}
+
+export function positiveInt(flag: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a positive integer`);
     return n;
   };
 }
@@ -149,9 +159,21 @@ export async function ensureRegisteredDataset(name: DatasetName, o: DatasetMakeO
   return { path, name: datasetNameOf(path), registered: name, envId: name.env, card };
 }
 
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
 /** Resolves --dataset: an existing path first, then a registered name (made on demand); else one UserError line. */
 export async function resolveDataset(arg: string, o: DatasetMakeOptions): Promise<ResolvedDataset> {
-  if (existsSync(arg)) return { path: arg, name: datasetNameOf(arg), registered: null, envId: null, card: null };
+  if (existsSync(arg) || isSymlink(arg)) {
+    // The file is checked (readable, a dataset format) before anything derived from its name, such as agent.epsilon.
+    detectFormat(arg);
+    return { path: arg, name: datasetNameOf(arg), registered: null, envId: null, card: null };
+  }
   const looksLikePath = arg.includes("/") && !arg.startsWith("clap:") || arg.includes("\\") || /\.\w+$/.test(arg);
   if (looksLikePath) throw new UserError(`--dataset '${arg}': no such file or folder`);
   const name = registeredName(arg);
@@ -162,9 +184,9 @@ export async function resolveDataset(arg: string, o: DatasetMakeOptions): Promis
   return ensureRegisteredDataset(name, o);
 }
 
-function openDataset(path: string, config: CommonConfig): Promise<EpisodeStore> {
-  const splitAt = config.data.splitAt;
-  return loadDataset(path, { ...(splitAt === "auto" ? {} : { splitAt }), rewardTransform: config.data.rewardTransform });
+function openDataset(path: string, config: CommonConfig, envId: string): Promise<EpisodeStore> {
+  const splitAt = config.data.splitAt === "auto" ? splitAtFor(envId) : config.data.splitAt;
+  return loadDataset(path, { splitAt, rewardTransform: config.data.rewardTransform });
 }
 
 /** The first key path where two JSON-like values differ, for the "different run" message. */
@@ -213,7 +235,7 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
     if (!job.outDir) throw new UserError("--resume needs --out <run directory>");
     const prev = existingRun(job.outDir);
     if (!prev) throw new UserError(`--resume: no run to resume in '${job.outDir}' (no manifest.json)`);
-    config = loadCheckpoint(job.outDir).config;
+    config = loadCheckpoint(job.outDir, "resume").config;
   } else {
     if (!job.config) throw new UserError("train: no config given");
     config = resolveRunConfig(job.config, dataset.name);
@@ -259,7 +281,8 @@ export async function runTrainJob(job: TrainJob): Promise<TrainJobResult> {
     };
   }
 
-  const store = await openDataset(dataset.path, config);
+  const store = await openDataset(dataset.path, config, env.id);
+  for (const w of store.warnings) progress.log(`warning: ${formatIssue(w)}`);
   const obsSize = env.obsShape.reduce((a, b) => a * b, 1);
   if (store.obsSize !== obsSize || store.actDim !== env.actionDim) {
     throw new UserError(
@@ -466,7 +489,7 @@ export function registerTrainCommands(program: Command): void {
     .option("--model-from <dir>", "reuse the trained model of another run (or model checkpoint) and skip phase 1")
     .option("--resume", "continue the run in --out from its latest checkpoint with its saved config")
     .option("--force", "replace a different run that --out already holds (its files are deleted)")
-    .option("--dataset-size <n>", "rows of a registered dataset made on demand (default: the registry's size)", nonNegativeInt("--dataset-size"))
+    .option("--dataset-size <n>", "rows of a registered dataset made on demand (default: the registry's size)", positiveInt("--dataset-size"))
     .option("--policy-dir <dir>", "behaviour policies for making a registered dataset (default: the package's assets/policies)")
     .option("--quiet", "no progress output")
     .action(async (f: TrainFlags, cmd: Command) => trainCommand(f, cmd));

@@ -22,7 +22,10 @@ export type SplitAt = "done" | "timeouts";
 export interface D4rlReadOptions {
   /** Default: "locomotion" when the file has next_observations, else "antmaze". */
   layout?: D4rlLayout;
-  /** Default: "done" for locomotion, "timeouts" for antmaze. */
+  /**
+   * Default: "timeouts" for the antmaze layout with a timeouts key, else "done". Readers that know the environment
+   * pass its rule (validate.ts splitAtFor): locomotion files without next_observations split at terminals too.
+   */
   splitAt?: SplitAt;
   /** Used only when the file has no `timeouts` key (old v0 files): an episode times out after this many steps. */
   maxEpisodeSteps?: number;
@@ -39,6 +42,8 @@ export interface D4rlRaw {
   obsShape: number[];
   actDim: number;
   layout: D4rlLayout;
+  /** Where episodes end: the caller's rule, else the one the file's layout implies (D4rlReadOptions.splitAt). */
+  splitAt: SplitAt;
   observations: Float32Array;
   nextObservations?: Float32Array;
   actions: Float32Array;
@@ -116,8 +121,10 @@ export async function readD4rlRaw(path: string, issues: IssueList, opts: D4rlRea
       const info = r.info(key);
       const okType = flag ? isFlagType(info.dtype) : isFloatType(info.dtype);
       if (!okType) issues.error(key, `dtype ${info.dtype}, expected ${flag ? "bool" : "float32"}`);
-      const okShape = info.shape.length === 1 || (info.shape.length === 2 && info.shape[1] === 1);
-      if (!okShape) issues.error(key, `shape ${shapeString(info.shape)}, expected (N,)`);
+      const column = info.shape.length === 2 && info.shape[1] === 1;
+      if (info.shape.length !== 1 && !column) issues.error(key, `shape ${shapeString(info.shape)}, expected (N,)`);
+      // D4RL's get_dataset squeezes (N, 1) rewards and terminals to (N,); so do we, and say so once per key.
+      if (column) issues.warn(key, `shape ${shapeString(info.shape)} read as a column of ${info.shape[0]} values (N,), as D4RL's get_dataset does`);
       expectRows(key, info.shape);
     };
     vector("rewards", false);
@@ -180,6 +187,8 @@ export async function readD4rlRaw(path: string, issues: IssueList, opts: D4rlRea
       obsShape,
       actDim,
       layout,
+      // Without a timeouts key, timeouts are counted from the last terminal (D4RL v0), so terminals end episodes.
+      splitAt: opts.splitAt ?? (layout === "antmaze" && timeoutsRaw ? "timeouts" : "done"),
       observations,
       nextObservations,
       actions,
@@ -272,8 +281,7 @@ export async function readD4rl(
 ): Promise<{ episodes: Episode[]; infos: Record<string, InfoColumn>; source: DatasetSource } | null> {
   const raw = await readD4rlRaw(path, issues, opts);
   if (!raw || issues.errorCount > 0) return null;
-  const splitAt = opts.splitAt ?? (raw.layout === "antmaze" ? "timeouts" : "done");
-  const { episodes, infos } = d4rlEpisodes(raw, splitAt);
+  const { episodes, infos } = d4rlEpisodes(raw, raw.splitAt);
   return { episodes, infos, source: { format: "d4rl", path, layout: raw.layout, metadata: raw.metadata } };
 }
 

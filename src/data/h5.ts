@@ -14,7 +14,7 @@ import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readSync, rename
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as h5wasm from "h5wasm/node";
-import { tempPathFor } from "../util/atomic.js";
+import { removeStaleTemps, tempPathFor } from "../util/atomic.js";
 import type { ElementType, NumericArray } from "./arrays.js";
 import { DatasetError } from "./issues.js";
 
@@ -203,12 +203,20 @@ export class H5Reader {
   }
 
   info(path: string): ArrayInfo {
+    this.checkDataset(path);
     const meta = h5wasm.Module.get_dataset_metadata(this.file.file_id, path);
     return { shape: meta.shape ?? [], dtype: elementType(meta) };
   }
 
+  /** h5wasm's metadata calls fail with a bare "name not defined" on anything but a dataset: name what is there instead. */
+  private checkDataset(path: string): void {
+    if (!this.has(path)) throw new DatasetError(this.path, path, "missing key");
+    if (!this.isDataset(path)) throw new DatasetError(this.path, path, `is ${this.isGroup(path) ? "a group" : "not a dataset"}, expected an array dataset`);
+  }
+
   /** Reads a whole numeric dataset; a failed read (e.g. a corrupt compressed chunk) throws a DatasetError. */
   readArray(path: string): ReadArray {
+    this.checkDataset(path);
     const M = h5wasm.Module;
     const meta = M.get_dataset_metadata(this.file.file_id, path);
     const dtype = elementType(meta);
@@ -283,6 +291,7 @@ export class H5Writer {
     await module();
     const abs = resolve(path);
     mkdirSync(dirname(abs), { recursive: true });
+    removeStaleTemps(abs);
     const tmp = tempPathFor(abs);
     const file = new h5wasm.File(tmp, "w");
     if (file.file_id < 0n) throw h5Error(path, "(file)", "cannot create HDF5 file");

@@ -3,9 +3,9 @@
  * canonical episodes (docs/design/datasets.md §5.1) in an EpisodeStore. Loaders open files read-only and never
  * modify them.
  */
-import { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { UserError } from "../errors.js";
+import { fsError, isFsError, UserError } from "../errors.js";
 import type { Episode } from "./episode.js";
 import { readD4rl, type D4rlReadOptions } from "./d4rl.js";
 import { hasHdf5Signature } from "./h5.js";
@@ -54,7 +54,14 @@ const ZIP_MAGIC = [0x50, 0x4b, 0x03, 0x04];
  * magic bytes (HDF5 signature, zip). An HDF5 file named main_data.hdf5 is read as Minari.
  */
 export function detectFormat(path: string): FileFormat {
-  if (!existsSync(path)) throw new UserError(`${path}: no such file or directory`);
+  try {
+    accessSync(path, constants.R_OK);
+  } catch (e) {
+    if (!isFsError(e)) throw e;
+    // A dangling symbolic link is missing too; a loop of links or a file without read permission says so.
+    if (e.code === "ENOENT") throw new UserError(`${path}: no such file or directory`);
+    throw fsError(path, "read the dataset", e);
+  }
   const st = statSync(path);
   if (st.isDirectory()) {
     if (minariDataFile(path)) return "minari";

@@ -8,7 +8,7 @@
 import { UserError } from "../errors.js";
 import { envInfo } from "../envs/registry.js";
 import { product } from "./arrays.js";
-import { d4rlEpisodes, readD4rlRaw, splitRows, type D4rlRaw } from "./d4rl.js";
+import { d4rlEpisodes, readD4rlRaw, splitRows, type D4rlRaw, type SplitAt } from "./d4rl.js";
 import { transitionsOf, type Episode } from "./episode.js";
 import { DatasetError, IssueList, type Issue } from "./issues.js";
 import { detectFormat, readDataset, type FileFormat, type LoadOptions } from "./load.js";
@@ -26,6 +26,8 @@ export interface DatasetExpectations {
   noTerminals?: boolean;
   /** Sparse-reward data whose rewards must not all be zero (antmaze; OfflineRL-Kit issue #14). */
   rewardsNotAllZero?: boolean;
+  /** Where the environment's D4RL episodes end (splitAtFor). */
+  splitAt?: SplitAt;
 }
 
 /** V-D4RL frames (docs/design/datasets.md §4, §6.4). */
@@ -39,9 +41,19 @@ const NEVER_TERMINATES = new Set(["halfcheetah", "dmc-cheetah-run", "dmc-walker-
  * (antmaze data episodes run 1000 steps even where evaluation stops at 700, docs/design/datasets.md §6.3) and the
  * flag and reward rules of docs/design/datasets.md §7.
  */
+/**
+ * Where a D4RL file's episodes end for an environment: antmaze terminals mark goals inside collection episodes, so only
+ * timeouts end them (docs/design/datasets.md §5.4); every other environment's terminals end the episode, also in legacy
+ * locomotion files without next_observations, whose layout alone would read them as antmaze's.
+ */
+export function splitAtFor(envId: string): SplitAt {
+  return envInfo(envId).family === "antmaze" ? "timeouts" : "done";
+}
+
 export function expectationsFor(envId: string): DatasetExpectations {
   const info = envInfo(envId);
   return {
+    splitAt: splitAtFor(envId),
     obsShape: info.obsShape,
     pixelShape: PIXEL_SHAPE,
     actDim: info.actionDim,
@@ -97,7 +109,7 @@ function checkContinuity(raw: D4rlRaw, issues: IssueList): void {
 /** §7.1: timeouts fall exactly on the collection length, counted the way the collector reset its counter. */
 function checkTimeoutSteps(raw: D4rlRaw, steps: number, issues: IssueList): void {
   // Locomotion collectors reset after a terminal; antmaze collection episodes run through goal "terminals".
-  const episodes = splitRows(raw, raw.layout === "antmaze" ? "timeouts" : "done");
+  const episodes = splitRows(raw, raw.splitAt);
   const bad = episodes.filter((e) => e.kind === "timeout" && e.end - e.start + 1 !== steps);
   if (bad.length > 0) {
     const e = bad[0];
@@ -140,13 +152,12 @@ export async function validateDataset(path: string, opts: ValidateOptions = {}):
   try {
     format = opts.format ?? detectFormat(path);
     if (format === "d4rl") {
-      const raw = await readD4rlRaw(path, issues, opts);
+      const raw = await readD4rlRaw(path, issues, { ...opts, splitAt: opts.splitAt ?? expect.splitAt });
       if (raw) {
         checkContinuity(raw, issues);
         if (expect.timeoutSteps !== undefined) checkTimeoutSteps(raw, expect.timeoutSteps, issues);
         if (expect.noTerminals) checkNoTerminals(raw, issues);
-        const splitAt = opts.splitAt ?? (raw.layout === "antmaze" ? "timeouts" : "done");
-        episodes = d4rlEpisodes(raw, splitAt).episodes;
+        episodes = d4rlEpisodes(raw, raw.splitAt).episodes;
       }
     } else {
       episodes = (await readDataset(path, issues, { ...opts, format }))?.episodes ?? [];

@@ -10,12 +10,13 @@
  *   report.html     the run report, written when the run finishes (a failure to write it is only a warning)
  *   .lock           held by the process training the run (pid and host), so a second one cannot write the same run
  */
-import { closeSync, createReadStream, existsSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, rmSync, statSync, writeSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { hostname } from "node:os";
 import { createRequire } from "node:module";
 import { join, resolve } from "node:path";
 import { UserError } from "../errors.js";
+import { processAlive, writeFileAtomic } from "../util/atomic.js";
 import { readJson } from "../algorithms/checkpoint.js";
 import { ACTION_CHECK_CSV, ACTION_CHECK_FILE, REPORT_FILE } from "../report/run-report.js";
 import { REFERENCES_FILE } from "../report/references.js";
@@ -82,7 +83,7 @@ export function truncateMetrics(path: string, modelStep: number, agentStep: numb
         return false;
       }
     });
-  writeFileSync(path, keep.length ? keep.join("\n") + "\n" : "");
+  writeFileAtomic(path, keep.length ? keep.join("\n") + "\n" : "");
 }
 
 /** The elapsed_s of the metrics log's last record (0 when there is none): a resumed run's clock continues from it. */
@@ -125,7 +126,9 @@ export function existingRun(outDir: string): ExistingRun | null {
   if (!existsSync(manifestPath)) return null;
   const manifest = readJson(manifestPath) as ExistingRun["manifest"];
   if (manifest === null || typeof manifest !== "object") throw new UserError(`${manifestPath}: not a run manifest`);
-  return { dir, manifest, hasCheckpoint: existsSync(join(dir, "checkpoint", "state.json")) || existsSync(join(dir, "checkpoint.old", "state.json")), reported: existsSync(join(dir, REPORT_FILE)) };
+  // A checkpoint folder is only ever renamed into place complete, so one without its state.json was damaged after the
+  // fact: it counts as a checkpoint, and resuming names the missing file instead of starting the run over.
+  return { dir, manifest, hasCheckpoint: existsSync(join(dir, "checkpoint")) || existsSync(join(dir, "checkpoint.old")), reported: existsSync(join(dir, REPORT_FILE)) };
 }
 
 /** What the trainer and the report write into a run directory; `clearRun` removes exactly these and nothing else. */
@@ -139,7 +142,11 @@ export function checkNewRunDir(outDir: string): void {
   const dir = resolve(outDir);
   if (!existsSync(dir)) return;
   if (!statSync(dir).isDirectory()) throw new UserError(`--out '${dir}' is a file, not a run directory; choose a folder`);
-  const inTheWay = RUN_ENTRIES.filter((e) => existsSync(join(dir, e)));
+  // Another command may have started this run a moment ago (two started at once): say so, not "not a run".
+  const owner = readLock(join(dir, LOCK_FILE));
+  if (owner) refuseHeldLock(dir, owner);
+  if (existsSync(join(dir, "manifest.json"))) throw new UserError(`'${dir}' already holds a run; pass --resume to continue it or choose another --out`);
+  const inTheWay = RUN_ENTRIES.filter((e) => existsSync(join(dir, e)) && !(e === LOCK_FILE && owner));
   if (inTheWay.length > 0) {
     throw new UserError(`--out '${dir}' is not a clap-rl run but holds ${inTheWay.join(", ")}; refusing to write a run over them (choose an empty or new folder)`);
   }
@@ -149,15 +156,6 @@ export function checkNewRunDir(outDir: string): void {
 export function clearRun(outDir: string): void {
   lockRun(outDir)();
   for (const e of RUN_ENTRIES) rmSync(join(resolve(outDir), e), { recursive: true, force: true });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** What a run's lock file holds: who trains the run. */
@@ -174,6 +172,16 @@ function readLock(path: string): LockOwner | null {
   } catch {
     // Half-written by a process killed between create and write: nobody can be holding it.
     return null;
+  }
+}
+
+/** Throws the one line for a lock that a live process (or one on another host, which cannot be checked) holds. */
+function refuseHeldLock(dir: string, owner: LockOwner): void {
+  if (owner.host !== hostname()) {
+    throw new UserError(`'${dir}' is locked by process ${owner.pid} on host ${owner.host} (since ${owner.since}); if that run is gone, delete ${join(dir, LOCK_FILE)}`);
+  }
+  if (processAlive(owner.pid)) {
+    throw new UserError(`'${dir}' is being trained by process ${owner.pid} (since ${owner.since}); wait for it to finish or stop it before running this run again`);
   }
 }
 
@@ -198,12 +206,7 @@ export function lockRun(outDir: string, onTakeOver: (message: string) => void = 
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       const owner = readLock(lock);
-      if (owner && owner.host !== me.host) {
-        throw new UserError(`'${dir}' is locked by process ${owner.pid} on host ${owner.host} (since ${owner.since}); if that run is gone, delete ${lock}`);
-      }
-      if (owner && owner.pid !== me.pid && alive(owner.pid)) {
-        throw new UserError(`'${dir}' is being trained by process ${owner.pid} (since ${owner.since}); wait for it to finish or stop it before running this run again`);
-      }
+      if (owner && owner.pid !== me.pid) refuseHeldLock(dir, owner);
       if (owner) onTakeOver(`${dir}: taking over the lock of process ${owner.pid}, which is no longer running`);
       rmSync(lock, { force: true });
     }

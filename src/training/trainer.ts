@@ -14,7 +14,7 @@ import { join, resolve } from "node:path";
 import { initEngine, tf } from "../engine/tf.js";
 import { blasStatus } from "../engine/blas.js";
 import { Rng } from "../engine/rng.js";
-import { UserError } from "../errors.js";
+import { fsError, isFsError, UserError } from "../errors.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import type { CommonConfig } from "../config/schema.js";
 import type { EpisodeStore, ObsStats } from "../data/store.js";
@@ -113,17 +113,23 @@ export async function train(opts: TrainOptions): Promise<TrainResult> {
     throw new UserError(`${opts.dataset.path}: observations of shape [${store.obsShape}] (${store.obsDtype}); this version trains on vector observations only`);
   }
 
+  if (store.counts.transitions < opts.config.data.batch) {
+    // A run on less than one batch trains on the same few rows over and over, and its report has nothing to compare.
+    throw new UserError(`${opts.dataset.path}: ${store.counts.transitions} transition${store.counts.transitions === 1 ? "" : "s"}, fewer than one batch (data.batch ${opts.config.data.batch}); too little data to train on`);
+  }
   let config = opts.config;
   let manifest: Record<string, unknown>;
-  const resumeFrom = opts.resume && existsSync(paths.manifest) ? loadCheckpoint(runDir) : null;
-  if (opts.resume && !resumeFrom) throw new UserError(`--resume: no run to resume in '${runDir}'`);
-  if (!resumeFrom && existsSync(paths.manifest)) {
-    throw new UserError(`'${runDir}' already holds a run; pass --resume to continue it or choose another --out`);
-  }
-  if (!resumeFrom) checkNewRunDir(runDir);
+  if (opts.resume && !existsSync(paths.manifest)) throw new UserError(`--resume: no run to resume in '${runDir}'`);
+  if (!opts.resume) checkNewRunDir(runDir);
   mkdirSync(runDir, { recursive: true });
+  // The lock comes before the run's files are read: of two commands started at once, the second is told that the
+  // first trains the run, never to pass --resume into a run that is being written.
   const unlock = lockRun(runDir, (m) => (opts.progress ?? silentProgress()).log(m));
   try {
+    if (!opts.resume && existsSync(paths.manifest)) {
+      throw new UserError(`'${runDir}' already holds a run; pass --resume to continue it or choose another --out`);
+    }
+    const resumeFrom = opts.resume ? loadCheckpoint(runDir, "resume") : null;
     if (resumeFrom) {
       config = resumeFrom.config;
       if (resumeFrom.dims.obsDim !== dims.obsDim || resumeFrom.dims.actDim !== dims.actDim) {
@@ -241,7 +247,14 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
   const diagRng = rng.split("diagnostics");
   const diagSampler = new WindowSampler(store, windowOpts, diagRng);
   const diagBatches = { all: diagSampler.sample(), start: diagSampler.episodeStarts(config.data.batch, diagRng) };
-  const log = (record: Record<string, unknown>) => appendFileSync(paths.metrics, JSON.stringify(record) + "\n");
+  const log = (record: Record<string, unknown>) => {
+    try {
+      appendFileSync(paths.metrics, JSON.stringify(record) + "\n");
+    } catch (e) {
+      // A line cut short by a full disk is dropped on resume (truncateMetrics keeps whole records only).
+      throw isFsError(e) ? fsError(paths.metrics, "append to", e) : e;
+    }
+  };
   const progress = opts.progress ?? silentProgress();
   // Elapsed time continues across resumes: the last logged elapsed_s is where this process starts counting.
   const t0 = Date.now() - 1000 * (resumeFrom ? lastElapsed(paths.metrics) : 0);

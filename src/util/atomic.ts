@@ -1,5 +1,5 @@
-import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { UserError } from "../errors.js";
+import { closeSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { fsError, isFsError, UserError } from "../errors.js";
 import { dirname, basename, join } from "node:path";
 
 let counter = 0;
@@ -11,24 +11,58 @@ export function tempPathFor(path: string): string {
 }
 
 /**
+ * Removes the temp files of `path` (tempPathFor) left by processes that were killed while writing it, so that
+ * repeated kills during a long write (a dataset being made) do not fill the disk. Temps of live processes stay.
+ */
+export function removeStaleTemps(path: string): void {
+  const prefix = `.${basename(path)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^(\d+)\.\d+\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (m && !processAlive(Number(m[1]))) rmSync(join(dirname(path), name), { force: true });
+  }
+}
+
+/** Whether a process with this pid exists on this machine (EPERM: it does, owned by someone else). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
  * Writes a file atomically: the data go to a temp file beside it, which is renamed over the target.
  * A crash mid-write leaves the old file intact.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
-  mkdirSync(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
   try {
+    mkdirSync(dirname(path), { recursive: true });
     writeFileSync(tmp, data);
     renameSync(tmp, path);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    // A full disk or a read-only folder is one line naming the file, and the previous file is still there.
+    throw isFsError(e) ? fsError(path, "write", e) : e;
   }
 }
 
-/** Writes JSON atomically, pretty-printed, with a trailing newline. */
+/** JSON as this program writes it to files: pretty-printed, with a trailing newline. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, null, 2) + "\n";
+}
+
+/** Writes JSON atomically (jsonText). */
 export function writeJsonAtomic(path: string, value: unknown): void {
-  writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+  writeFileAtomic(path, jsonText(value));
 }
 
 /** What marks a file as one of this program's outputs of a kind (see replaceOwnFile). */

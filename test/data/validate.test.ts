@@ -149,6 +149,7 @@ test("validate D4RL consistency: next-observation continuity, timeout position, 
     actDim: 8,
     timeoutSteps: 1000,
     rewardsNotAllZero: true,
+    splitAt: "timeouts",
   });
 });
 

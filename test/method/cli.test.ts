@@ -45,7 +45,7 @@ test("train/eval reject bad input with one clear line and a non-zero exit", asyn
   assertOneLineError(["train", "--dataset", data, "--env", "halfcheetah", "--preset", "tiny"], /environment 'halfcheetah' has 17 and 6/);
   assertOneLineError(["train", "--dataset", data, "--env", "hoper", "--preset", "tiny"], /hoper/);
   assertOneLineError(["train", "--out", join(dir, "none"), "--resume"], /no run to resume/);
-  assertOneLineError(["eval", "--run", join(dir, "none")], /no checkpoint in/);
+  assertOneLineError(["eval", "--run", join(dir, "none")], /'.*none': no such run or checkpoint folder/);
   assertOneLineError(["eval"], /required option '--run <dir>'/);
 
   // --out never writes a run over a file or over files a run would write that the user keeps (issue 12).
