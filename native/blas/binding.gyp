@@ -1,21 +1,24 @@
-# pkg-config supplies the include and library paths of whichever OpenBLAS variant is installed (on Debian the
-# openblas-pthread headers live in an arch-specific folder). Without pkg-config or OpenBLAS the build fails, which
-# npm tolerates for this optional dependency; clap-rl then stays on the pure-wasm kernel.
+# configure.cjs picks the matmul: OpenBLAS where pkg-config finds it (its include and library paths come from
+# pkg-config, as on Debian the openblas-pthread headers live in an arch-specific folder), else the portable kernel of
+# src/matmul.c, so the addon builds wherever there is a C compiler; CLAP_RL_OPENBLAS=0 forces the portable one.
 # One module: src/addon.c exports the callbacks of every source (the BatchMatMul sgemm, the fused posterior-filter
 # recurrence, the elementwise kernels, the fused MLP), and src/args.c holds the argument reading they share.
 # -O3 lets GCC vectorise the elementwise loops for the baseline ISA of the target (no -march, so the addon runs on
-# any CPU of the architecture); -fno-trapping-math lets it evaluate both sides
-# of a select (we never read floating-point exception flags), -fno-math-errno lets sqrtf compile to one instruction,
-# and -fopenmp-simd honours the `omp simd` reduction pragma without linking an OpenMP runtime.
+# any CPU of the architecture; the portable matmul adds an AVX2 clone chosen at load time); -fno-trapping-math lets
+# it evaluate both sides of a select (we never read floating-point exception flags), -fno-math-errno lets sqrtf
+# compile to one instruction, and -fopenmp-simd honours the `omp simd` pragmas without linking an OpenMP runtime.
 {
   "target_defaults": {
-    "cflags": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-fopenmp-simd", "<!@(pkg-config --cflags openblas)"],
-    "libraries": ["<!@(pkg-config --libs openblas)"],
+    "cflags": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-fopenmp-simd", "<!@(node configure.cjs cflags)"],
+    "libraries": ["<!@(node configure.cjs libs)"],
     "xcode_settings": {
-      "OTHER_CFLAGS": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-fopenmp-simd", "<!@(pkg-config --cflags openblas)"]
+      "OTHER_CFLAGS": ["-O3", "-fno-trapping-math", "-fno-math-errno", "-fopenmp-simd", "<!@(node configure.cjs cflags)"]
     }
   },
   "targets": [
-    { "target_name": "clap_rl_blas", "sources": ["src/addon.c", "src/args.c", "src/sgemm.c", "src/filter.c", "src/elementwise.c", "src/mlp.c"] }
+    {
+      "target_name": "clap_rl_blas",
+      "sources": ["src/addon.c", "src/args.c", "src/matmul.c", "src/sgemm.c", "src/filter.c", "src/elementwise.c", "src/mlp.c"]
+    }
   ]
 }

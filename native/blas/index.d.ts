@@ -12,10 +12,35 @@ export function sgemm(
   c: Float32Array,
   cOffset: number,
 ): void;
-/** Sets OpenBLAS's thread count (process-wide). */
+/**
+ * The same product from the addon's portable kernel (native/blas/src/matmul.c), in either build, with cblas_sgemm's
+ * full row-major interface: C = alpha·op(A)·op(B) + beta·C, each operand from its offset with its leading dimension
+ * (elements between rows as stored; A is K×M stored when transposed). beta = 0 leaves C unread.
+ */
+export function portableSgemm(
+  transA: boolean,
+  transB: boolean,
+  m: number,
+  n: number,
+  k: number,
+  alpha: number,
+  a: Float32Array,
+  aOffset: number,
+  lda: number,
+  b: Float32Array,
+  bOffset: number,
+  ldb: number,
+  beta: number,
+  c: Float32Array,
+  cOffset: number,
+  ldc: number,
+): void;
+/** The matmul every kernel of this build uses: OpenBLAS where the build found it, else the portable kernel. */
+export const matmulBackend: "openblas" | "portable";
+/** Sets OpenBLAS's thread count (process-wide); the portable kernel always runs on the calling thread. */
 export function setThreads(n: number): void;
 export function getThreads(): number;
-/** OpenBLAS build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64". */
+/** The matmul's build description, e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Zen MAX_THREADS=64". */
 export function config(): string;
 
 /**

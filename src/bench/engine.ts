@@ -1,7 +1,7 @@
 /**
  * Engine micro-benchmarks (docs/design/engine.md §2): (a) the MLP step, (b) the 50-step GRU BPTT step and (d) matmul
- * throughput, each on the stock wasm BatchMatMul kernel and, when the addon loads, on the OpenBLAS kernel with 1
- * and 2 BLAS threads. Times are medians over repeated steps after warm-up.
+ * throughput, each on the stock wasm BatchMatMul kernel and, when the addon loads, on its kernel: with 1 and 2 BLAS
+ * threads where it was built with OpenBLAS, once where it was built with its portable (single-threaded) matmul. Times are medians over repeated steps after warm-up.
  *
  * Run alone: `npm run build && clap-rl bench engine --json`.
  */
@@ -118,9 +118,14 @@ export async function benchEngine(): Promise<Record<string, unknown>> {
       disableBlas("benchmark: stock wasm kernel");
       paths.wasm = measure();
       enableBlas();
-      for (const threads of [1, 2]) {
-        setBlasThreads(threads);
-        paths[`openblas-${threads}t`] = measure();
+      const native = blasStatus().path;
+      if (native === "openblas") {
+        for (const threads of [1, 2]) {
+          setBlasThreads(threads);
+          paths[`openblas-${threads}t`] = measure();
+        }
+      } else {
+        paths[native] = measure();
       }
     } finally {
       setBlasThreads(status.threads ?? 1);

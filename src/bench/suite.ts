@@ -9,7 +9,7 @@ import { blasStatus } from "../engine/blas.js";
 export type BenchSection = () => Promise<Record<string, unknown>>;
 
 export const BENCH_SECTIONS: Record<string, { what: string; load: () => Promise<BenchSection> }> = {
-  engine: { what: "MLP and GRU train steps, matmul GFLOP/s, on the stock wasm and the OpenBLAS kernels", load: async () => (await import("./engine.js")).benchEngine },
+  engine: { what: "MLP and GRU train steps, matmul GFLOP/s, on the stock wasm and the native kernels", load: async () => (await import("./engine.js")).benchEngine },
   method: { what: "every registered algorithm's training steps, and the same steps in PyTorch where a reference exists", load: async () => (await import("./algorithms.js")).benchAlgorithms },
   envs: { what: "environment steps/s and 64×64 render ms/frame", load: async () => (await import("./envs.js")).benchEnvs },
   datasets: { what: "1M-transition D4RL load time, window sampling, dataset make transitions/s", load: async () => (await import("./datasets.js")).benchDatasets },

@@ -1,13 +1,16 @@
 /**
- * Optional native accelerator: the wasm backend's BatchMatMul forward kernel replaced by OpenBLAS `cblas_sgemm`
+ * Optional native accelerator: the wasm backend's BatchMatMul forward kernel replaced by the addon's sgemm
  * (docs/design/engine.md §4.2), through the N-API addon in native/blas (package `@clap-rl/blas`, an optional dependency).
+ * The addon's matmul is OpenBLAS `cblas_sgemm` where the build found OpenBLAS, else its own portable kernel
+ * (native/blas/src/matmul.c); `BlasStatus.path` names which.
  *
  * The kernel reads its operands and writes its result in place on the wasm heap, so nothing is copied between JS
  * and wasm. Transpose flags become BLAS transpose arguments instead of the wasm backend's slow transposed loops.
- * When the addon is missing (not built, OpenBLAS absent, another platform) everything stays on the stock wasm
- * kernel; results agree to float32 rounding either way.
+ * When the addon is missing (its build failed or npm did not run it) everything stays on the stock wasm kernel, and
+ * the process says so once on stderr; results agree to float32 rounding either way.
  */
 import { createRequire } from "node:module";
+import { isMainThread } from "node:worker_threads";
 import * as tf from "@tensorflow/tfjs-core";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { UserError } from "../errors.js";
@@ -22,13 +25,13 @@ export const BLAS_PACKAGE = "@clap-rl/blas";
 
 /** Which BatchMatMul path runs, with enough detail for the bench JSON and the run manifest. */
 export interface BlasStatus {
-  /** "openblas" while the native kernel is registered, otherwise "wasm". */
-  path: "openblas" | "wasm";
+  /** The addon's matmul ("openblas" or "portable", as built) while the native kernel is registered, otherwise "wasm". */
+  path: "openblas" | "portable" | "wasm";
   /** Whether the addon loaded (it may be available but switched off). */
   available: boolean;
   /** Why the native path is not active, when it is not. */
   reason?: string;
-  /** OpenBLAS build string and thread count, when the addon loaded. */
+  /** The matmul's build string (OpenBLAS's, or the portable kernel's name) and thread count, when the addon loaded. */
   openblas?: string;
   threads?: number;
   /** Whether LatentActionModel.observe runs the fused native posterior-filter kernel (src/engine/fused-filter.ts)
@@ -117,7 +120,7 @@ export function setFused(op: FusedOp, on: boolean): void {
 export function blasStatus(): BlasStatus {
   const lib = loadAddon();
   const status: BlasStatus = {
-    path: blasActive() ? "openblas" : "wasm",
+    path: blasActive() && lib !== null ? lib.matmulBackend : "wasm",
     available: lib !== null,
     fusedFilter: fusedActive("filter"),
     fusedMlp: fusedActive("mlp"),
@@ -198,7 +201,7 @@ function makeKernel(lib: BlasAddon): tf.KernelFunc {
 }
 
 /**
- * Replaces the wasm BatchMatMul kernel with the OpenBLAS one, and switches the kernel sets that follow it
+ * Replaces the wasm BatchMatMul kernel with the addon's, and switches the kernel sets that follow it
  * (`followBlasSwitch`). Returns whether the native kernel is now active (false when the addon is unavailable; see
  * `blasStatus().reason`). Idempotent. The §4.1 gradient override stays registered: it is correct on either kernel.
  */
@@ -239,6 +242,19 @@ export function setBlasThreads(n: number): boolean {
   return true;
 }
 
+const NOTICE_ENV = "CLAP_RL_BLAS_NOTICE_SHOWN";
+
+/**
+ * Says on stderr, in one line, that the native kernels are missing, why, and what that costs: otherwise a fresh
+ * install whose addon did not build just runs every experiment ≈ 4× slower without a hint. Once per process tree:
+ * not from worker threads, and not from child processes (sweeps, evaluation), which inherit the marker variable.
+ */
+function noticeFallback(): void {
+  if (!isMainThread || process.env[NOTICE_ENV] === "1") return;
+  process.env[NOTICE_ENV] = "1";
+  process.stderr.write(`clap-rl: native kernels unavailable, so training runs on pure wasm, ≈ 4× slower per step: ${loadError}\n`);
+}
+
 /**
  * Applies the `CLAP_RL_BLAS` environment switch: unset or empty uses the addon when it loads, "0" forces pure
  * wasm, "1" requires the addon (so a CI job meant to test the native path cannot silently fall back). The native
@@ -257,15 +273,16 @@ export function configureBlasFromEnv(env: NodeJS.ProcessEnv = process.env): Blas
   if (v === "0") {
     disableBlas("disabled by CLAP_RL_BLAS=0");
   } else if (v === "" || v === "1") {
-    if (!enableBlas() && v === "1") {
-      throw new UserError(`CLAP_RL_BLAS=1 requires the OpenBLAS addon, but ${loadError}`);
+    if (!enableBlas()) {
+      if (v === "1") throw new UserError(`CLAP_RL_BLAS=1 requires the native addon, but ${loadError}`);
+      noticeFallback();
     }
   } else {
     throw new UserError(`CLAP_RL_BLAS must be 0, 1 or unset (got '${v}')`);
   }
   for (const { op, value } of fused) {
     fusedOn[op] = value !== "0";
-    if (value === "1" && !fusedActive(op)) throw new UserError(`${FUSED_ENV[op]}=1 requires the OpenBLAS addon, but ${blasStatus().reason}`);
+    if (value === "1" && !fusedActive(op)) throw new UserError(`${FUSED_ENV[op]}=1 requires the native addon, but ${blasStatus().reason}`);
   }
   return blasStatus();
 }

@@ -1,6 +1,6 @@
 /**
  * The latent action model's posterior-filter recurrence (LatentActionModel.observe) as one native kernel for the
- * whole window and one for its backward pass, on the OpenBLAS addon (native/blas/src/filter.c).
+ * whole window and one for its backward pass, on the native addon (native/blas/src/filter.c).
  *
  * Why: in tfjs each of the T sequential steps runs ≈ 30 forward and ≈ 50 gradient kernels on B-row tensors, and
  * each kernel pays a fixed JS dispatch cost whatever its size; on the `small` preset that was ≈ 2,500 kernels per
@@ -71,7 +71,7 @@ const FIXED = ["act", "embed", "wz", "wi", "bi", "wh", "bhn", "wph"] as const;
 
 function addon() {
   const lib = blasAddon();
-  if (lib === null) throw new Error("fused posterior filter: the OpenBLAS addon is not available");
+  if (lib === null) throw new Error("fused posterior filter: the native addon is not available");
   return lib;
 }
 
@@ -230,7 +230,7 @@ export function filterSequence(x: FilterInputs): FilterOutputs {
   if (!Number.isInteger(T) || !Number.isInteger(B) || T < 1 || B < 1) {
     throw new Error(`fused posterior filter: T and B must be positive integers (got T=${T}, B=${B})`);
   }
-  if (!fusedActive("filter")) throw new Error("fused posterior filter: not active (needs the OpenBLAS addon; see blasStatus())");
+  if (!fusedActive("filter")) throw new Error("fused posterior filter: not active (needs the native addon; see blasStatus())");
   if (layers.length < 1) throw new Error("fused posterior filter: the posterior head needs at least one layer after its first");
   if (wz.rank !== 2 || gru.wh.rank !== 2 || wph.rank !== 2) throw new Error("fused posterior filter: wz, wh and wph must be matrices");
   const [S, IN] = wz.shape as number[];

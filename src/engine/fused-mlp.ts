@@ -56,7 +56,7 @@ const listed = <T>(inputs: Record<string, T>, prefix: string, L: number): T[] =>
 
 function addon() {
   const lib = blasAddon();
-  if (lib === null) throw new Error("fused MLP: the OpenBLAS addon is not available");
+  if (lib === null) throw new Error("fused MLP: the native addon is not available");
   return lib;
 }
 
@@ -184,7 +184,7 @@ function checkShape(name: string, t: tf.Tensor, want: number[]): void {
  * (MLP.applyFromFirst), as one tape node. Requires `fusedActive("mlp")`; throws a clear error on inconsistent shapes.
  */
 export function mlpForward(x: tf.Tensor, layers: readonly MlpLayer[], act: Activation, activateInput = false): tf.Tensor2D {
-  if (!fusedActive("mlp")) throw new Error("fused MLP: not active (needs the OpenBLAS addon; see blasStatus())");
+  if (!fusedActive("mlp")) throw new Error("fused MLP: not active (needs the native addon; see blasStatus())");
   const L = layers.length;
   if (L < 1 || L > FUSED_MLP_MAX_LAYERS) throw new Error(`fused MLP: needs 1 to ${FUSED_MLP_MAX_LAYERS} layers (got ${L})`);
   const matrix = (name: string, t: tf.Tensor): number[] => {

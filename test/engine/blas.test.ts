@@ -2,14 +2,14 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 import { initEngine, tf } from "../../src/engine/tf.js";
-import { blasAvailable, blasStatus, configureBlasFromEnv, disableBlas, enableBlas } from "../../src/engine/blas.js";
+import { blasAddon, blasAvailable, blasStatus, configureBlasFromEnv, disableBlas, enableBlas } from "../../src/engine/blas.js";
 import { MLP, gruCell } from "../../src/engine/nn.js";
 import { Rng } from "../../src/engine/rng.js";
 import { UserError } from "../../src/errors.js";
 import { randn, relErr } from "../helpers/gradcheck.js";
 
 // Evaluated at load time so tests can declare their skip reason; loading the addon needs no engine.
-const noAddon = blasAvailable() ? false : `OpenBLAS addon not built: ${blasStatus().reason}`;
+const noAddon = blasAvailable() ? false : `native addon not built: ${blasStatus().reason}`;
 
 before(async () => {
   await initEngine();
@@ -39,13 +39,21 @@ test("CLAP_RL_BLAS rejects values other than 0, 1 or unset", () => {
   assert.match(off.reason ?? "", /CLAP_RL_BLAS=0/);
 });
 
+// npm install builds the addon on this checkout (OpenBLAS or portable, whichever the machine allows), so a missing
+// addon is a broken install or an install script npm did not run, not a machine without OpenBLAS.
+test("the addon built and loads on this checkout", { skip: process.env.CLAP_RL_BLAS === "0" && "CLAP_RL_BLAS=0 switches the addon off" }, () => {
+  assert.ok(blasAvailable(), `the native addon did not load: ${blasStatus().reason}`);
+  assert.match(blasAddon()?.matmulBackend ?? "", /^(openblas|portable)$/);
+});
+
 test("CLAP_RL_BLAS switches the registered kernel", { skip: noAddon }, () => {
   const stock = tf.getKernel(tf.BatchMatMul, "wasm").kernelFunc;
   const on = configureBlasFromEnv({ CLAP_RL_BLAS: "1" });
-  assert.equal(on.path, "openblas");
-  assert.match(on.openblas ?? "", /OpenBLAS/);
+  const backend = blasAddon()?.matmulBackend;
+  assert.equal(on.path, backend);
+  assert.match(on.openblas ?? "", backend === "openblas" ? /OpenBLAS/ : /portable/);
   assert.notEqual(tf.getKernel(tf.BatchMatMul, "wasm").kernelFunc, stock);
-  assert.equal(configureBlasFromEnv({}).path, "openblas");
+  assert.equal(configureBlasFromEnv({}).path, backend);
   configureBlasFromEnv({ CLAP_RL_BLAS: "0" });
   assert.equal(tf.getKernel(tf.BatchMatMul, "wasm").kernelFunc, stock);
 });
@@ -170,4 +178,83 @@ test("an MLP + GRU step gives the same loss and gradients with and without the a
   }
   mlp.dispose();
   tf.dispose([wi, bi, wh, bhn, obs, target, seq]);
+});
+
+/** C = alpha·op(A)·op(B) + beta·C in float64, with cblas_sgemm's row-major strides. */
+function naiveSgemm(
+  ta: boolean, tb: boolean, m: number, n: number, k: number, alpha: number,
+  a: Float32Array, lda: number, b: Float32Array, ldb: number, beta: number, c: Float32Array, ldc: number,
+): void {
+  for (let i = 0; i < m; i++)
+    for (let j = 0; j < n; j++) {
+      let sum = 0;
+      for (let p = 0; p < k; p++) sum += (ta ? a[p * lda + i] : a[i * lda + p]) * (tb ? b[j * ldb + p] : b[p * ldb + j]);
+      c[i * ldc + j] = alpha * sum + (beta === 0 ? 0 : beta * c[i * ldc + j]);
+    }
+}
+
+function randomFloats(n: number, rng: Rng): Float32Array {
+  return Float32Array.from({ length: n }, () => rng.normal());
+}
+
+for (const [ta, tb] of [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const) {
+  test(`the portable sgemm equals a naive product (transA=${ta}, transB=${tb})`, { skip: noAddon }, () => {
+    const lib = blasAddon()!;
+    const rng = new Rng(3);
+    // Sizes around the kernel's 6×16 tile and its 256-deep, 120-row and 2048-wide blocks, so the ragged edges and
+    // the block seams are hit; padded leading dimensions, offsets, and alpha/beta as the fused kernels pass them.
+    for (const [m, n, k] of [[1, 1, 1], [7, 17, 5], [6, 16, 256], [13, 33, 257], [121, 40, 300], [16, 2050, 3], [5, 3, 0]]) {
+      for (const [alpha, beta] of [[1, 0], [1, 1], [-0.5, 2]]) {
+        const [ar, ac] = ta ? [k, m] : [m, k];
+        const [br, bc] = tb ? [n, k] : [k, n];
+        const lda = ac + 3;
+        const ldb = bc + 1;
+        const ldc = n + 2;
+        const a = randomFloats(2 + ar * lda, rng);
+        const b = randomFloats(5 + br * ldb, rng);
+        const c0 = randomFloats(1 + m * ldc, rng);
+        const want = c0.slice(1);
+        naiveSgemm(ta, tb, m, n, k, alpha, a.subarray(2), lda, b.subarray(5), ldb, beta, want, ldc);
+        const got = c0.slice();
+        lib.portableSgemm(ta, tb, m, n, k, alpha, a, 2, lda, b, 5, ldb, beta, got, 1, ldc);
+        assert.equal(got[0], c0[0], "the element before C is untouched");
+        for (let i = 0; i < m; i++)
+          for (let j = 0; j < ldc; j++) {
+            const at = 1 + i * ldc + j;
+            // Columns past n are the padding of ldc: untouched.
+            const expect = j < n ? want[i * ldc + j] : c0[at];
+            assert.ok(Math.abs(got[at] - expect) <= 1e-4 * (1 + Math.abs(expect)), `[${m}×${n}×${k}, α=${alpha}, β=${beta}] C[${i}][${j}] = ${got[at]}, want ${expect}`);
+          }
+      }
+    }
+  });
+
+  test(`the portable sgemm agrees with the addon's sgemm (transA=${ta}, transB=${tb}, ${blasAddon()?.matmulBackend ?? "no addon"})`, { skip: noAddon }, () => {
+    const lib = blasAddon()!;
+    const rng = new Rng(4);
+    for (const [m, n, k] of [[16, 384, 128], [67, 129, 33], [512, 128, 16]]) {
+      const a = randomFloats(m * k, rng);
+      const b = randomFloats(k * n, rng);
+      const want = new Float32Array(m * n);
+      const got = new Float32Array(m * n);
+      lib.sgemm(ta, tb, m, n, k, a, 0, b, 0, want, 0);
+      lib.portableSgemm(ta, tb, m, n, k, 1, a, 0, ta ? m : k, b, 0, tb ? k : n, 0, got, 0, n);
+      assert.ok(relErr(got, want) < 1e-5, `${m}×${n}×${k}: rel err ${relErr(got, want)}`);
+    }
+  });
+}
+
+test("the portable sgemm with beta = 0 never reads C, and checks its operands' extents", { skip: noAddon }, () => {
+  const lib = blasAddon()!;
+  const a = Float32Array.from([1, 2, 3, 4]);
+  const c = new Float32Array(4).fill(NaN);
+  lib.portableSgemm(false, false, 2, 2, 2, 1, a, 0, 2, a, 0, 2, 0, c, 0, 2);
+  assert.deepEqual([...c], [7, 10, 15, 22]);
+  assert.throws(() => lib.portableSgemm(false, false, 2, 2, 2, 1, a, 1, 2, a, 0, 2, 0, c, 0, 2), RangeError);
+  assert.throws(() => lib.portableSgemm(false, false, 2, 2, 2, 1, a, 0, 1, a, 0, 2, 0, c, 0, 2), RangeError);
 });

@@ -11,7 +11,7 @@ import { LatentActionModel, type WindowArrays } from "../../src/models/latent-ac
 import { gradError, randn, relErr } from "../helpers/gradcheck.js";
 
 // Evaluated at load time so tests can declare their skip reason; loading the addon needs no engine.
-const noAddon = blasAvailable() ? false : `OpenBLAS addon not built: ${blasStatus().reason}`;
+const noAddon = blasAvailable() ? false : `native addon not built: ${blasStatus().reason}`;
 
 before(async () => {
   await initEngine();

@@ -13,7 +13,7 @@ import { ACT_DIM, OBS_DIM, makeStore } from "../method/synthetic.js";
 import { gradError, randn, relErr } from "../helpers/gradcheck.js";
 
 // Evaluated at load time so tests can declare their skip reason; loading the addon needs no engine.
-const noAddon = blasAvailable() ? false : `OpenBLAS addon not built: ${blasStatus().reason}`;
+const noAddon = blasAvailable() ? false : `native addon not built: ${blasStatus().reason}`;
 
 before(async () => {
   await initEngine();

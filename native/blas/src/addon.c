@@ -2,8 +2,12 @@
 #include "addon.h"
 
 NAPI_MODULE_INIT() {
+  napi_value backend = clap_get_matmul_backend(env);
+  if (backend == NULL) return NULL;
   napi_property_descriptor props[] = {
       {"sgemm", NULL, clap_sgemm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"portableSgemm", NULL, clap_portable_sgemm_js, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"matmulBackend", NULL, NULL, NULL, NULL, backend, napi_enumerable, NULL},
       {"setThreads", NULL, clap_set_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"getThreads", NULL, clap_get_threads, NULL, NULL, NULL, napi_enumerable, NULL},
       {"config", NULL, clap_get_config, NULL, NULL, NULL, napi_enumerable, NULL},

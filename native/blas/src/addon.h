@@ -8,8 +8,11 @@
 #include <node_api.h>
 #include <stdint.h>
 
-/* sgemm.c: the BatchMatMul kernel and OpenBLAS's thread and build queries. */
+/* sgemm.c: the BatchMatMul kernel, the portable kernel with the full cblas_sgemm interface (for tests), OpenBLAS's
+ * thread and build queries (stand-ins in the portable build) and the matmul path's name. */
 napi_value clap_sgemm(napi_env env, napi_callback_info info);
+napi_value clap_portable_sgemm_js(napi_env env, napi_callback_info info);
+napi_value clap_get_matmul_backend(napi_env env);
 napi_value clap_set_threads(napi_env env, napi_callback_info info);
 napi_value clap_get_threads(napi_env env, napi_callback_info info);
 napi_value clap_get_config(napi_env env, napi_callback_info info);

@@ -13,11 +13,11 @@
  *
  * Operands are Float32Array views of whole tensors on the wasm heap, passed by name in one object. Each must have
  * exactly the length its role implies, checked before anything is written, so a caller's mistake is a RangeError
- * and never a write outside a tensor. Matmuls go to cblas_sgemm, elementwise work is plain loops.
+ * and never a write outside a tensor. Matmuls go to clap_gemm (matmul.h), elementwise work is plain loops.
  */
 #include "addon.h"
 #include "args.h"
-#include <cblas.h>
+#include "matmul.h"
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -51,8 +51,7 @@ static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float*
       for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-              1.0f, a, (int)lda, b, (int)ldb, beta, c, (int)ldc);
+  clap_gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
 }
 
 /* out[k] = Σ_i x[i·ld + k] over `rows` rows, k < n. */

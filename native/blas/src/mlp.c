@@ -24,7 +24,7 @@
  */
 #include "addon.h"
 #include "args.h"
-#include <cblas.h>
+#include "matmul.h"
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -90,8 +90,7 @@ static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float*
     if (beta == 0.0f) memset(c, 0, (size_t)(m * n) * sizeof(float));
     return;
   }
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k,
-              1.0f, a, ta ? (int)m : (int)k, b, tb ? (int)k : (int)n, beta, c, (int)n);
+  clap_gemm(ta, tb, m, n, k, 1.0f, a, ta ? m : k, b, tb ? k : n, beta, c, n);
 }
 
 /* ---- argument reading ---------------------------------------------------------------------------------------- */

@@ -3,7 +3,8 @@
  * hopper dimensions (obs 11, action 3), median over steps after warm-up, and the same two steps in PyTorch
  * (bench/pytorch_reference.py, when a Python with torch is found) at the same sizes, in the same run, with the ratios.
  * Batches are synthetic (random observations and actions, every entry valid) because step time does not depend on
- * the data's values. `small` runs on both engine paths (stock wasm and, when the addon loads, OpenBLAS); `full`
+ * the data's values. `small` runs on both engine paths (stock wasm and, when the addon loads, the native one, named
+ * by its matmul: openblas or portable); `full`
  * runs only a few steps on the default path so the section finishes in minutes on 2 cores.
  */
 import { loadavg } from "node:os";
@@ -106,8 +107,9 @@ function timePreset(name: string, warmup: number, measured: number): StepTimes &
   };
 }
 
-/** Times `name` on each engine path in `paths` ("wasm" = stock kernel, "openblas" = the addon, 1 BLAS thread). */
-function benchPreset(name: string, paths: ("wasm" | "openblas")[]): Record<string, unknown> {
+/** Times `name` on each engine path in `paths` ("wasm" = stock kernel, "native" = the addon, 1 BLAS thread), keyed
+ * by the path's name in blasStatus (wasm, openblas or portable). */
+function benchPreset(name: string, paths: ("wasm" | "native")[]): Record<string, unknown> {
   const { warmup, measured } = PRESETS[name as keyof typeof PRESETS];
   const { cfg, sizes } = presetSizes(name);
   const wasActive = blasActive();
@@ -116,7 +118,7 @@ function benchPreset(name: string, paths: ("wasm" | "openblas")[]): Record<strin
     for (const path of paths) {
       if (path === "wasm") disableBlas("benchmark: stock wasm kernel");
       else enableBlas();
-      results[path] = timePreset(name, warmup, measured);
+      results[blasStatus().path] = timePreset(name, warmup, measured);
     }
   } finally {
     if (wasActive) enableBlas();
@@ -157,8 +159,8 @@ export async function benchMethod(): Promise<Record<string, unknown>> {
   // Recorded because the benchmark machine is often shared: wall times are only comparable at similar load.
   const loadStart = round(loadavg()[0], 2);
   const blas = blasStatus();
-  const small = benchPreset("small", blas.available ? ["wasm", "openblas"] : ["wasm"]);
-  const full = benchPreset("full", [blas.available ? "openblas" : "wasm"]);
+  const small = benchPreset("small", blas.available ? ["wasm", "native"] : ["wasm"]);
+  const full = benchPreset("full", [blas.available ? "native" : "wasm"]);
   const presets = { small, full };
   const pytorch = pytorchReference("clap", { method: presets });
   const out: Record<string, unknown> = { backend: tf.getBackend(), blas, ...presets, pytorch };
