@@ -349,6 +349,28 @@ function sampleActions(model: LatentActionModel, feats: Float32Array, rows: numb
   return out;
 }
 
+/** The dataset rows (with an action) outside episode `q`: where the check searches for neighbours. */
+function neighbourPool(store: EpisodeStore, q: number): { poolEpisode: number[]; poolStep: number[] } {
+  const poolEpisode: number[] = [];
+  const poolStep: number[] = [];
+  store.episodes.forEach((ep, e) => {
+    if (e === q) return;
+    for (let t = 0; t < ep.length; t++) {
+      if (ep.actMask[t]) {
+        poolEpisode.push(e);
+        poolStep.push(t);
+      }
+    }
+  });
+  return { poolEpisode, poolStep };
+}
+
+/** Why the check cannot run on this dataset (too few rows outside the checked episode for k neighbours), or null. */
+export function actionCheckImpossible(store: EpisodeStore, opts: ActionCheckOptions): string | null {
+  const n = neighbourPool(store, opts.episode ?? longestEpisode(store)).poolEpisode.length;
+  return n < opts.k ? `only ${n} dataset rows lie outside the checked episode, fewer than the k = ${opts.k} neighbours it compares with` : null;
+}
+
 export async function actionCheck(input: ActionCheckInput, opts: ActionCheckOptions): Promise<ActionCheckResult> {
   const { model, store, modelStats, searchStats } = input;
   if (!model.latentAction) throw new Error("actionCheck: the model has no latent actions");
@@ -362,17 +384,7 @@ export async function actionCheck(input: ActionCheckInput, opts: ActionCheckOpti
   for (let t = 0; t < qEp.length && qSteps.length < (opts.maxSteps ?? Infinity); t++) if (qEp.actMask[t]) qSteps.push(t);
   const L = qSteps.length;
 
-  const poolEpisode: number[] = [];
-  const poolStep: number[] = [];
-  store.episodes.forEach((ep, e) => {
-    if (e === q) return;
-    for (let t = 0; t < ep.length; t++) {
-      if (ep.actMask[t]) {
-        poolEpisode.push(e);
-        poolStep.push(t);
-      }
-    }
-  });
+  const { poolEpisode, poolStep } = neighbourPool(store, q);
   const N = poolEpisode.length;
   if (N < k) throw new Error(`actionCheck: only ${N} dataset rows outside the checked episode, fewer than k = ${k}`);
   const points = new Float32Array(N * D);

@@ -14,13 +14,14 @@ import { UserError } from "../errors.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { loadDataset, detectFormat } from "../data/load.js";
 import { H5Reader } from "../data/h5.js";
+import { splitAtFor } from "../data/validate.js";
 import type { EpisodeStore } from "../data/store.js";
 import type { LoadedCheckpoint } from "../algorithms/checkpoint.js";
 import { algorithm, loadCheckpoint } from "../algorithms/registry.js";
 import { scoreReference, normalizedScore100 } from "../eval/scores.js";
 import { readRun, type EvalPoint, type MetricRecord, type RunData } from "./run-data.js";
 import { runReferences, type ReferenceResult } from "./references.js";
-import { actionCheck, floorContacts, type ActionCheckResult } from "./action-check.js";
+import { actionCheck, actionCheckImpossible, floorContacts, type ActionCheckResult } from "./action-check.js";
 import { fileStamp, readCache, sameKey, writeCache, type FileStamp } from "./cache.js";
 import { ChartSet, colour, esc, facts, fmt, lineOptions, note, page, table, writePage, type ChartConfig } from "./html.js";
 
@@ -70,7 +71,10 @@ async function loadRunDataset(path: string, run: RunData): Promise<EpisodeStore>
       r.close();
     }
   }
-  return loadDataset(path, { ...(splitAt === "auto" ? {} : { splitAt }), rewardTransform, infos });
+  // "auto" means what training used: the environment's episode rule where the run names its environment.
+  const env = run.manifest.env;
+  const split = splitAt !== "auto" ? { splitAt } : env ? { splitAt: splitAtFor(env) } : {};
+  return loadDataset(path, { ...split, rewardTransform, infos });
 }
 
 interface ActionCheckKey {
@@ -122,6 +126,8 @@ async function runActionCheck(run: RunData, datasetPath: string | null, store: (
 
   const data = await store();
   if (data.obsDtype !== "float32") return { result: null, note: "Skipped: pixel observations (nearest neighbours in pixel space are not meaningful)." };
+  const impossible = actionCheckImpossible(data, o);
+  if (impossible) return { result: null, note: `Skipped: ${impossible}.` };
   await initEngine();
   const source = plugin.actionModel(ckpt);
   if (!source.model) return { result: null, note: source.note };
