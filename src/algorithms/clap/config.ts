@@ -163,8 +163,8 @@ function tinyPreset(): ClapConfig {
  * evaluate) must fit 15 minutes on 2 cores with the native kernels. Sizes: B 16 × T 32, hidden/deter/embed 128,
  * stoch 16, d_u 8, H 5 (the horizon of the V-D4RL preset and of Offline DV2/LOMPO; the agent step is linear in H).
  * Model steps: 10,000. The jump-start rests on the model as a behaviour model, and at 3,000 steps it was not one yet:
- * the prior policy scored 30.5 on hopper-expert where 10,000 steps give 98.4, the same as a BC MLP trained 10,000
- * steps (docs/deviations.md). With the native kernels a model step takes ≈ 35–40 ms (≈ 6–7 min for the phase) and an
+ * the prior policy scored 65.8 / 52.4 / 31.5 on hopper / walker2d / halfcheetah expert, where 10,000 steps give
+ * 102.9 / 83.0 / 58.8 (mean of seeds 0–1), BC's level (docs/deviations.md, docs/results.md). With the native kernels a model step takes ≈ 35–40 ms (≈ 6–7 min for the phase) and an
  * agent step ≈ 110 ms; on the pure-wasm path (≈ 0.18 s per model step) the phase alone takes half an hour.
  */
 function smallPreset(): ClapConfig {
