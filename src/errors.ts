@@ -18,6 +18,9 @@ export function check(cond: unknown, message: string | (() => string)): asserts 
   if (!cond) throw new UserError(typeof message === "function" ? message() : message);
 }
 
+/** Exit code of a checkpoint that fails its checksums: retrying cannot help, the files need a person. */
+export const DAMAGED_CHECKPOINT_EXIT = 4;
+
 /** Exit code of a failed read or write of the file system (permission, full disk, read-only): the data, not a bug. */
 export const IO_EXIT = 5;
 

@@ -24,7 +24,7 @@ import type { tf } from "../engine/tf.js";
 import type { RngState } from "../engine/rng.js";
 import { assignArrays, encodeArrays, loadArrays, variablesToArrays, type NamedArray } from "../engine/serialize.js";
 import { jsonText, writeFileAtomic, writeJsonAtomic } from "../util/atomic.js";
-import { fsError, isFsError, UserError } from "../errors.js";
+import { DAMAGED_CHECKPOINT_EXIT, fsError, isFsError, UserError } from "../errors.js";
 import type { CommonConfig } from "../config/schema.js";
 import { obsStatsFromJson, obsStatsToJson, type ObsStats } from "../data/store.js";
 import type { ModelDims } from "../models/latent-action-model.js";
@@ -99,7 +99,7 @@ function stateChecksum(state: CheckpointState): string {
  */
 function verifyChecksums(dir: string, state: CheckpointState): void {
   const damaged = (file: string, why: string) =>
-    new UserError(`${join(dir, file)}: ${why}; the checkpoint is damaged and is not used (restore it from a copy, or start the run again with --force)`, 4);
+    new UserError(`${join(dir, file)}: ${why}; the checkpoint is damaged and is not used (restore it from a copy, or start the run again with --force)`, DAMAGED_CHECKPOINT_EXIT);
   if (state.checksum === undefined) return;
   if (state.checksum !== stateChecksum(state)) throw damaged("state.json", "contents do not match its checksum");
   for (const [file, expected] of Object.entries(state.files ?? {})) {

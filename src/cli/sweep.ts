@@ -30,7 +30,7 @@ import { existingRun } from "../training/run-dir.js";
 import { readRuns, writeComparison } from "../report/compare.js";
 import { createProgress, formatDuration } from "../util/progress.js";
 import { enqueueGrid, queueReport, queueStatus } from "./queue.js";
-import { collect, INTERRUPTED_EXIT, nonNegativeInt, resolveDataset, type ResolvedDataset } from "./train.js";
+import { collect, INTERRUPTED_EXIT, positiveInt, resolveDataset, type ResolvedDataset } from "./train.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 
@@ -46,15 +46,6 @@ export function parseSeeds(spec: string): number[] {
     for (let s = a; s <= b; s++) if (!seeds.includes(s)) seeds.push(s);
   }
   return seeds;
-}
-
-export function positiveInt(flag: string) {
-  const parse = nonNegativeInt(flag);
-  return (v: string): number => {
-    const n = parse(v);
-    if (n < 1) throw new InvalidArgumentError(`${flag} must be at least 1`);
-    return n;
-  };
 }
 
 export interface SweepRun {

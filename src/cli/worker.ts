@@ -9,8 +9,9 @@
  *   or returned — continue from the run's last checkpoint, and a finished run end at once.
  * - DIR is shared by all workers (a network filesystem); a worker refuses a DIR where it cannot take a run lock and
  *   rename a file, the two things a run directory relies on.
- * - Outcomes: done → the job completes with the final score; train's user-error exit code → the job fails at once
- *   with train's one-line reason (UnrecoverableError: a bad config stays bad); any other failure → an error BullMQ
+ * - Outcomes: done → the job completes with the final score; train's user-error or damaged-checkpoint exit code →
+ *   the job fails at once with train's one-line reason (UnrecoverableError: a bad config stays bad, damaged files
+ *   stay damaged); any other failure → an error BullMQ
  *   retries (queue.ts ATTEMPTS, with backoff); stopped after a checkpoint → the job goes back to waiting.
  * - Progress: the run's latest metrics row and evaluation are put on the job (job.updateProgress) every few seconds;
  *   the worker logs one line per event (start, phase change, evaluation, end).
@@ -36,11 +37,12 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UnrecoverableError, WaitingError, Worker, type Job } from "bullmq";
 import type { Command } from "commander";
-import { USER_ERROR_EXIT, UserError } from "../errors.js";
+import { DAMAGED_CHECKPOINT_EXIT, USER_ERROR_EXIT, UserError } from "../errors.js";
 import { existingRun, lockRun, runPaths } from "../training/run-dir.js";
 import { checkReachable, QUEUE_NAME, redisConnection, shownAddress, type RunJobData, type RunJobResult, type RunProgress } from "./queue.js";
-import { finalScore, positiveInt } from "./sweep.js";
-import { INTERRUPTED_EXIT } from "./train.js";
+import { finalScore } from "./sweep.js";
+import { INTERRUPTED_EXIT, positiveInt } from "./train.js";
+import { processAlive } from "../util/atomic.js";
 
 const MAIN = fileURLToPath(new URL("./main.js", import.meta.url));
 /** How often a running job's progress is read from its metrics log and put on the job. */
@@ -65,15 +67,6 @@ function readLockOwner(path: string): LockOwner | null {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 export type LockStep = "free" | "wait" | "take-over" | "refuse";
 
 /** What a job does about the run lock it finds (module comment, "Faults"); `previous` is the job's last progress. */
@@ -90,7 +83,7 @@ async function claimRunLock(dir: string, previous: unknown, say: (line: string) 
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     const owner = readLockOwner(path);
-    const step = lockStep(owner, hostname(), previous, alive);
+    const step = lockStep(owner, hostname(), previous, processAlive);
     if (step === "free") return;
     if (step === "take-over") {
       say(`[lock  ] ${dir}: taking over the run lock of process ${owner!.pid} on ${owner!.host}, this job's attempt that BullMQ declared stalled`);
@@ -240,8 +233,9 @@ async function workerCommand(f: WorkerFlags): Promise<void> {
     }
     if (r.code === INTERRUPTED_EXIT && status === "stopped") return backToQueue(`stopped after a checkpoint (${took})`);
     const why = r.signal ? `killed by ${r.signal}` : lastLine(logFile);
-    if (r.code === USER_ERROR_EXIT) {
-      say(`[FAILED] ${name}: ${why} (not retried: an error in the request; log ${logFile})`);
+    if (r.code === USER_ERROR_EXIT || r.code === DAMAGED_CHECKPOINT_EXIT) {
+      const cause = r.code === USER_ERROR_EXIT ? "an error in the request" : "a damaged checkpoint";
+      say(`[FAILED] ${name}: ${why} (not retried: ${cause}; log ${logFile})`);
       throw new UnrecoverableError(why);
     }
     say(`[FAILED] ${name}: ${why} (attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1}; log ${logFile})`);
