@@ -6,7 +6,7 @@ import { blasAddon, blasAvailable, blasStatus, configureBlasFromEnv, disableBlas
 import { MLP, gruCell } from "../../src/engine/nn.js";
 import { Rng } from "../../src/engine/rng.js";
 import { UserError } from "../../src/errors.js";
-import { randn, relErr } from "../helpers/gradcheck.js";
+import { randn, relErr, TRANSPOSE_PAIRS } from "../helpers/gradcheck.js";
 
 // Evaluated at load time so tests can declare their skip reason; loading the addon needs no engine.
 const noAddon = blasAvailable() ? false : `native addon not built: ${blasStatus().reason}`;
@@ -58,12 +58,7 @@ test("CLAP_RL_BLAS switches the registered kernel", { skip: noAddon }, () => {
   assert.equal(tf.getKernel(tf.BatchMatMul, "wasm").kernelFunc, stock);
 });
 
-for (const [ta, tb] of [
-  [false, false],
-  [false, true],
-  [true, false],
-  [true, true],
-] as const) {
+for (const [ta, tb] of TRANSPOSE_PAIRS) {
   test(`native matmul equals the wasm matmul (transposeA=${ta}, transposeB=${tb})`, { skip: noAddon }, () => {
     // Odd sizes, one pair large enough for OpenBLAS's blocked kernels, rank 3 with equal batches and with a
     // rank-2 operand broadcast against a batch.
@@ -197,12 +192,7 @@ function randomFloats(n: number, rng: Rng): Float32Array {
   return Float32Array.from({ length: n }, () => rng.normal());
 }
 
-for (const [ta, tb] of [
-  [false, false],
-  [false, true],
-  [true, false],
-  [true, true],
-] as const) {
+for (const [ta, tb] of TRANSPOSE_PAIRS) {
   test(`the portable sgemm equals a naive product (transA=${ta}, transB=${tb})`, { skip: noAddon }, () => {
     const lib = blasAddon()!;
     const rng = new Rng(3);

@@ -1,7 +1,7 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, tf, batchMatMulGrad } from "../../src/engine/tf.js";
-import { gradError, randn } from "../helpers/gradcheck.js";
+import { gradError, randn, TRANSPOSE_PAIRS } from "../helpers/gradcheck.js";
 
 before(async () => {
   await initEngine();
@@ -14,12 +14,7 @@ test("the BatchMatMul gradient override is the registered one", () => {
   assert.match(String(cfg.gradFunc), /batchMatMulGrad/);
 });
 
-for (const [ta, tb] of [
-  [false, false],
-  [false, true],
-  [true, false],
-  [true, true],
-] as const) {
+for (const [ta, tb] of TRANSPOSE_PAIRS) {
   test(`matmul gradient matches finite differences (transposeA=${ta}, transposeB=${tb})`, () => {
     tf.tidy(() => {
       const a = randn(ta ? [5, 4] : [4, 5], 1);

@@ -54,3 +54,11 @@ export function relErr(x: Float32Array, ref: Float32Array): number {
   }
   return d / Math.max(m, 1e-30);
 }
+
+/** Every (transposeA, transposeB) combination a matmul test covers. */
+export const TRANSPOSE_PAIRS = [
+  [false, false],
+  [false, true],
+  [true, false],
+  [true, true],
+] as const;
