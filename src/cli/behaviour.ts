@@ -6,8 +6,9 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { join } from "node:path";
 import { initEngine } from "../engine/tf.js";
-import { trainBehaviour } from "../data/behaviour.js";
-import { clapHome, exportBehaviourPolicy, type PolicyVariant } from "../data/registry.js";
+import { trainBehaviour } from "../regen/behaviour.js";
+import { exportBehaviourPolicy, type PolicyVariant } from "../regen/policies.js";
+import { clapHome } from "../data/registry.js";
 
 function intFlag(flag: string, min: number) {
   return (v: string): number => {

@@ -6,8 +6,9 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { initEngine } from "../engine/tf.js";
-import { makeDataset, type DatasetCard } from "../data/generate.js";
-import { cardPathFor, clapHome, datasetPath, defaultSize, knownDatasetIds, parseDatasetName, policiesNeeded, policyFiles, replayLogPath } from "../data/registry.js";
+import { makeDataset, type DatasetCard } from "../regen/generate.js";
+import { policiesNeeded, policyFiles, replayLogPath } from "../regen/policies.js";
+import { cardPathFor, clapHome, datasetPath, defaultSize, knownDatasetIds, parseDatasetName } from "../data/registry.js";
 
 function intFlag(flag: string, min: number) {
   return (v: string): number => {

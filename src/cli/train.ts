@@ -35,19 +35,9 @@ import { registryEvaluator, reportRun, train, type TrainResult } from "../traini
 import { checkNewRunDir, clearRun, existingRun } from "../training/run-dir.js";
 import { readJson, resolveCheckpointDir } from "../algorithms/checkpoint.js";
 import { initEngine } from "../engine/tf.js";
-import { makeDataset, type DatasetCard } from "../data/generate.js";
-import {
-  cardPathFor,
-  datasetPath,
-  defaultSize,
-  knownDatasetIds,
-  LOCOMOTION_ENVS,
-  parseDatasetName,
-  readPolicyCard,
-  VARIANTS,
-  type DatasetName,
-  policiesNeeded,
-} from "../data/registry.js";
+import { makeDataset, type DatasetCard } from "../regen/generate.js";
+import { policiesNeeded, readPolicyCard } from "../regen/policies.js";
+import { cardPathFor, datasetPath, defaultSize, knownDatasetIds, LOCOMOTION_ENVS, parseDatasetName, VARIANTS, type DatasetName } from "../data/registry.js";
 import { REPORT_FILE } from "../report/run-report.js";
 import { createProgress, type Progress, type ProgressTask } from "../util/progress.js";
 

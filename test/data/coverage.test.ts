@@ -9,7 +9,7 @@ import { join } from "node:path";
 import test, { before } from "node:test";
 import { initEngine } from "../../src/engine/tf.js";
 import { Rng } from "../../src/engine/rng.js";
-import { generateDataset } from "../../src/data/generate.js";
+import { generateDataset } from "../../src/regen/generate.js";
 import { parseDatasetName } from "../../src/data/registry.js";
 import { writeD4rl } from "../../src/data/d4rl.js";
 import { loadDataset } from "../../src/data/load.js";

@@ -4,8 +4,9 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initEngine } from "../../src/engine/tf.js";
-import { makeDataset } from "../../src/data/generate.js";
-import { LOCOMOTION_ENVS, parseDatasetName, readPolicyCard, replayLogPath, sha256File } from "../../src/data/registry.js";
+import { makeDataset } from "../../src/regen/generate.js";
+import { LOCOMOTION_ENVS, parseDatasetName, sha256File } from "../../src/data/registry.js";
+import { readPolicyCard, replayLogPath } from "../../src/regen/policies.js";
 
 before(async () => {
   await initEngine();

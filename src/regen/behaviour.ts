@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { Rng, type RngState } from "../engine/rng.js";
 import { loadArrays, type NamedArray, saveArrays } from "../engine/serialize.js";
 import type { AdamState } from "../engine/optim.js";
-import { resolveSacConfig, SacAgent, type SacConfig, type SacLosses } from "../algorithms/sac/sac.js";
+import { resolveSacConfig, SacAgent, type SacConfig, type SacLosses } from "./sac.js";
 import { makeEnv } from "../envs/registry.js";
 import type { MujocoEnv } from "../envs/mujoco-env.js";
 import { ReplayBuffer } from "./replay.js";

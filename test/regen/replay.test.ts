@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ReplayBuffer } from "../../src/data/replay.js";
+import { ReplayBuffer } from "../../src/regen/replay.js";
 import { Rng } from "../../src/engine/rng.js";
 
 /** Row k encodes k in every field so order and alignment are visible. */

@@ -17,11 +17,11 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { Rng } from "../engine/rng.js";
 import { loadArrays, type NamedArray } from "../engine/serialize.js";
-import { SacActor } from "../algorithms/sac/sac.js";
+import { SacActor } from "./sac.js";
 import { envInfo, makeEnv } from "../envs/registry.js";
 import type { MujocoEnv } from "../envs/mujoco-env.js";
-import type { ScalarValue, WriteArray } from "./h5.js";
-import { writeD4rl, type D4rlArrays } from "./d4rl.js";
+import type { ScalarValue, WriteArray } from "../data/h5.js";
+import { writeD4rl, type D4rlArrays } from "../data/d4rl.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import { episodeSeed } from "./behaviour.js";
 import {
@@ -29,16 +29,13 @@ import {
   datasetPath,
   defaultSize,
   envIdWithSemantics,
-  normalized,
   PROVENANCE_LABEL,
-  readPolicyCard,
   REGEN_REVISION,
-  replayLogPath,
   sha256File,
   type DatasetName,
-  type PolicyCard,
-  type PolicyVariant,
-} from "./registry.js";
+} from "../data/registry.js";
+import { normalizedScore100, scoreReference } from "../eval/scores.js";
+import { readPolicyCard, replayLogPath, type PolicyCard, type PolicyVariant } from "./policies.js";
 import { UserError } from "../errors.js";
 
 const require = createRequire(import.meta.url);
@@ -350,6 +347,11 @@ export async function generateDataset(name: DatasetName, o: GenerateOptions): Pr
   const scores = returns.map((r) => normalized(env, r)).filter((s): s is number => s !== null);
   const normalizedMean = scores.length === 0 ? null : scores.reduce((x, y) => x + y, 0) / scores.length;
   return { arrays, attrs, rows: rows.n, episodes, returns, normalizedMean };
+}
+
+/** Normalised 0–100 score of a return, or null for environments without reference constants. */
+function normalized(env: string, ret: number): number | null {
+  return scoreReference(env) === null ? null : normalizedScore100(env, ret);
 }
 
 /**

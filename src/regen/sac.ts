@@ -1,5 +1,6 @@
 /**
  * Online soft actor-critic (docs/design/datasets.md §6.1), used to train the behaviour policies of the regenerated datasets.
+ * It belongs to the regeneration layer, not to the offline algorithms: it is no plug-in and not in the algorithm registry.
  *
  * - Actor: obs → 2 × 256 ReLU → [mean, log std] (log std clipped to [logStdMin, logStdMax]); actions are
  *   tanh(N(mean, std)), the rlkit tanh-Gaussian that D4RL's behaviour policies used.
@@ -9,14 +10,14 @@
  * One `update()` is one gradient step on the critics, the actor and the temperature, then the Polyak update.
  * All randomness comes from the `Rng` passed in, so runs (and resumed runs) are reproducible.
  */
-import { initEngine, tf } from "../../engine/tf.js";
-import { MLP, Module } from "../../engine/nn.js";
-import { TanhNormal } from "../../engine/distributions.js";
-import { Adam, type AdamState } from "../../engine/optim.js";
-import { Rng } from "../../engine/rng.js";
-import { assignArrays, loadArrays, type NamedArray, variablesToArrays } from "../../engine/serialize.js";
-import type { PolicyFactory, PolicySpec } from "../../eval/policy.js";
-import { UserError } from "../../errors.js";
+import { initEngine, tf } from "../engine/tf.js";
+import { MLP, Module } from "../engine/nn.js";
+import { TanhNormal } from "../engine/distributions.js";
+import { Adam, type AdamState } from "../engine/optim.js";
+import { Rng } from "../engine/rng.js";
+import { assignArrays, loadArrays, type NamedArray, variablesToArrays } from "../engine/serialize.js";
+import type { PolicyFactory, PolicySpec } from "../eval/policy.js";
+import { UserError } from "../errors.js";
 
 export interface SacConfig {
   hidden: number[];

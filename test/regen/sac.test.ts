@@ -2,7 +2,7 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, tf } from "../../src/engine/tf.js";
 import { Rng } from "../../src/engine/rng.js";
-import { SacActor, SacAgent, TwinQ, resolveSacConfig } from "../../src/algorithms/sac/sac.js";
+import { SacActor, SacAgent, TwinQ, resolveSacConfig } from "../../src/regen/sac.js";
 import { UserError } from "../../src/errors.js";
 import type { NamedArray } from "../../src/engine/serialize.js";
 

@@ -4,7 +4,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initEngine } from "../../src/engine/tf.js";
-import { readCheckpoints, trainBehaviour } from "../../src/data/behaviour.js";
+import { readCheckpoints, trainBehaviour } from "../../src/regen/behaviour.js";
 import { UserError } from "../../src/errors.js";
 import { TINY } from "./tiny.js";
 

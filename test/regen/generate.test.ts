@@ -4,11 +4,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initEngine } from "../../src/engine/tf.js";
-import { readCheckpoints, replayFileOf, trainBehaviour } from "../../src/data/behaviour.js";
-import { makeDataset } from "../../src/data/generate.js";
-import { exportBehaviourPolicy, parseDatasetName, replayLogPath, sha256File, type PolicyCard } from "../../src/data/registry.js";
+import { readCheckpoints, replayFileOf, trainBehaviour } from "../../src/regen/behaviour.js";
+import { makeDataset } from "../../src/regen/generate.js";
+import { parseDatasetName, sha256File } from "../../src/data/registry.js";
+import { exportBehaviourPolicy, replayLogPath, type PolicyCard } from "../../src/regen/policies.js";
 import { loadArrays, saveArrays } from "../../src/engine/serialize.js";
-import { ReplayBuffer } from "../../src/data/replay.js";
+import { ReplayBuffer } from "../../src/regen/replay.js";
 import { H5Reader } from "../../src/data/h5.js";
 import { UserError } from "../../src/errors.js";
 import { TINY } from "./tiny.js";

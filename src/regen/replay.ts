@@ -9,7 +9,7 @@
 import type { Rng } from "../engine/rng.js";
 import { loadArrays, type NamedArray, saveArrays } from "../engine/serialize.js";
 import { UserError } from "../errors.js";
-import type { SacBatch } from "../algorithms/sac/sac.js";
+import type { SacBatch } from "./sac.js";
 
 export interface ReplaySpec {
   obsDim: number;
