@@ -204,7 +204,8 @@ test("the fused kernel runs for the box constraint with mean actions, the tfjs l
   assert.ok(enableBlas());
   const c = CASES[1];
   const s = setup(c, 40);
-  const kernels = async (noise: StepNoise[], nets = s.nets) => (await tf.profile(() => tf.tidy(() => void imagine(nets, s.start, noise).feats.dataSync()))).kernelNames;
+  const kernels = async (noise: StepNoise[], nets = s.nets) =>
+    (await tf.profile(() => tf.tidy(() => void imagine(nets, s.start, noise).feats.dataSync()))).kernelNames;
   try {
     assert.ok((await kernels(s.noise)).includes("ClapRlImagineForward"));
     // agent.imaginedAction "sample": decoder noise.
@@ -281,7 +282,8 @@ test("bad sizes give clear errors, not a crash", { skip: noAddon }, () => {
     assert.throws(() => imagineRollout({ ...x, noisePolicy: tf.zeros([c.N, 4]) }), /the noise must be \[H, N, ·\]/);
     assert.throws(() => imagineRollout({ ...x, decoder: { ...x.decoder, act: "relu" } }), /'decoder' must use SELU/);
     const layers = x.prior.layers;
-    assert.throws(() => imagineRollout({ ...x, prior: { ...x.prior, layers: [layers[1], layers[0], layers[2]] } }), /'prior.layers\[1\].w' has shape \[5,7\], expected \[7,7\]/);
+    const swapped = { ...x.prior, layers: [layers[1], layers[0], layers[2]] };
+    assert.throws(() => imagineRollout({ ...x, prior: swapped }), /'prior.layers\[1\].w' has shape \[5,7\], expected \[7,7\]/);
     setFused("imagination", false);
     assert.throws(() => imagineRollout(x), /not active/);
     setFused("imagination", true);

@@ -312,9 +312,8 @@ napi_value clap_imagine_backward(napi_env env, napi_callback_info info) {
     for (int64_t j = 0; j + 1 < d.net[n].L; j++) len += N * d.net[n].w[j + 1];
     modelDeltaLen = len > modelDeltaLen ? len : modelDeltaLen;
   }
-  float* scratch = malloc(
-      (size_t)(H * N * 2 * U + polDeltaLen + modelDeltaLen + N * (2 * F + 2 * S + D + 2 * G + IN + A + 2 * A + FU + 2 * U)) *
-      sizeof(float));
+  const int64_t perRow = 2 * F + 2 * S + D + 2 * G + IN + A + 2 * A + FU + 2 * U; /* the [N, ·] buffers below */
+  float* scratch = malloc((size_t)(H * N * 2 * U + polDeltaLen + modelDeltaLen + N * perRow) * sizeof(float));
   if (scratch == NULL) {
     arg_fail(&c, ARG_ERROR, "out of memory for scratch buffers");
     return NULL;
