@@ -206,3 +206,101 @@ export function mlpGrads(
     dw: (Float32Array | null)[];
   },
 ): void;
+
+/** One MLP of the imagined rollout: `widths` = [input, hidden..., output], SELU between layers. */
+export interface ImagineNet {
+  widths: number[];
+}
+
+/**
+ * Sizes and constants of the imagined rollout (imagineForward; native/blas/src/imagine.c): `rows` start states,
+ * `horizon` steps, the model's deter, stoch and latent action sizes, the action size, and the GRU input width. The
+ * four MLPs: policy (deter + stoch → 2·latent), latentPrior (deter + stoch → 2·latent), decoder (deter + stoch +
+ * latent → 2·action) and prior (deter → 2·stoch). The policy's m = meanScale·tanh(m_raw / meanScale),
+ * s = softplus(s_raw + stdShift) + policyMinStd; ũ = μ + epsilon·σ ⊙ x; the σ of the latent action prior and the
+ * state prior add latentMinStd and stateMinStd to a softplus.
+ */
+export interface ImagineDims {
+  rows: number;
+  horizon: number;
+  deter: number;
+  stoch: number;
+  latent: number;
+  action: number;
+  input: number;
+  policy: ImagineNet;
+  latentPrior: ImagineNet;
+  decoder: ImagineNet;
+  prior: ImagineNet;
+  meanScale: number;
+  stdShift: number;
+  policyMinStd: number;
+  epsilon: number;
+  latentMinStd: number;
+  stateMinStd: number;
+}
+
+/** Floats of imagineForward's `saved` array. */
+export function imagineSavedSize(dims: ImagineDims): number;
+
+/** One MLP's weights and biases, w[j] [widths[j], widths[j+1]], b[j] [widths[j+1]]. */
+export interface ImagineParams {
+  w: Float32Array[];
+  b: Float32Array[];
+}
+
+/**
+ * The rollout over all steps. Inputs: start [rows, deter + stoch] (the features [h | z]), noisePolicy
+ * [horizon, rows, latent] and noisePrior [horizon, rows, stoch] (standard normal), the four MLPs, the transition
+ * layer wt [stoch + action, input] and bt [input], and the GRU's wi [input, 3·deter], bi [3·deter], wh [deter,
+ * 3·deter], bhn [deter]. Outputs (written): feats [(horizon + 1)·rows, deter + stoch] (block 0 the start, block k + 1
+ * the state after step k), logp [horizon·rows] (log π of each step's policy sample) and saved [imagineSavedSize].
+ * Every array must have exactly its role's length (else RangeError, nothing written).
+ */
+export function imagineForward(
+  dims: ImagineDims,
+  operands: {
+    start: Float32Array;
+    noisePolicy: Float32Array;
+    noisePrior: Float32Array;
+    policy: ImagineParams;
+    latentPrior: ImagineParams;
+    decoder: ImagineParams;
+    prior: ImagineParams;
+    wt: Float32Array;
+    bt: Float32Array;
+    wi: Float32Array;
+    bi: Float32Array;
+    wh: Float32Array;
+    bhn: Float32Array;
+    feats: Float32Array;
+    logp: Float32Array;
+    saved: Float32Array;
+  },
+): void;
+
+/**
+ * Backpropagation through the rollout: given the forward's noise, weights (biases are not read) and outputs and the
+ * upstream gradients dfeats (shaped as feats) and dlogp, writes the gradients of the policy's weights dw[j] and
+ * biases db[j]. The start states and the model's parameters get none (the agent step optimises the policy alone).
+ */
+export function imagineBackward(
+  dims: ImagineDims,
+  operands: {
+    noisePolicy: Float32Array;
+    noisePrior: Float32Array;
+    policy: { w: Float32Array[] };
+    latentPrior: { w: Float32Array[] };
+    decoder: { w: Float32Array[] };
+    prior: { w: Float32Array[] };
+    wt: Float32Array;
+    wi: Float32Array;
+    wh: Float32Array;
+    feats: Float32Array;
+    saved: Float32Array;
+    dfeats: Float32Array;
+    dlogp: Float32Array;
+    dw: Float32Array[];
+    db: Float32Array[];
+  },
+): void;

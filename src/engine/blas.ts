@@ -40,6 +40,9 @@ export interface BlasStatus {
   /** Whether MLP.apply / applyFromFirst run the fused native MLP kernels (src/engine/fused-mlp.ts) instead of one
    * tfjs kernel per matmul, bias and activation: needs the native kernel active and the fused-MLP switch on. */
   fusedMlp: boolean;
+  /** Whether the agent step's imagined rollout runs the fused native kernel (src/engine/fused-imagination.ts) instead
+   * of its tfjs loop: needs the native kernel active and the fused-imagination switch on. */
+  fusedImagination: boolean;
   /** The tfjs kernels that the addon's elementwise code runs while the native path is active (Selu, Tanh, the SELU
    * gradient, the all-parameter Adam step; src/engine/native-elementwise.ts); empty on the wasm path. */
   nativeElementwise: string[];
@@ -61,12 +64,12 @@ let stockKernel: tf.KernelConfig | null = null;
 let offReason: string | null = null;
 /**
  * The fused-op switches, each set by its environment variable: "filter" (CLAP_RL_FUSED_FILTER, the posterior-filter
- * recurrence) and "mlp" (CLAP_RL_FUSED_MLP). A fused op runs only while its switch is on and the native kernel is
- * active.
+ * recurrence), "mlp" (CLAP_RL_FUSED_MLP) and "imagination" (CLAP_RL_FUSED_IMAGINATION, the agent step's imagined
+ * rollout). A fused op runs only while its switch is on and the native kernel is active.
  */
-export type FusedOp = "filter" | "mlp";
-const fusedOn: Record<FusedOp, boolean> = { filter: true, mlp: true };
-const FUSED_ENV: Record<FusedOp, string> = { filter: "CLAP_RL_FUSED_FILTER", mlp: "CLAP_RL_FUSED_MLP" };
+export type FusedOp = "filter" | "mlp" | "imagination";
+const fusedOn: Record<FusedOp, boolean> = { filter: true, mlp: true, imagination: true };
+const FUSED_ENV: Record<FusedOp, string> = { filter: "CLAP_RL_FUSED_FILTER", mlp: "CLAP_RL_FUSED_MLP", imagination: "CLAP_RL_FUSED_IMAGINATION" };
 const kernelSets: NativeKernelSet[] = [];
 
 function loadAddon(): BlasAddon | null {
@@ -107,7 +110,7 @@ export function blasActive(): boolean {
   return stockKernel !== null;
 }
 
-/** Whether the fused native op runs (see BlasStatus.fusedFilter / fusedMlp). */
+/** Whether the fused native op runs (see BlasStatus.fusedFilter / fusedMlp / fusedImagination). */
 export function fusedActive(op: FusedOp): boolean {
   return fusedOn[op] && blasActive();
 }
@@ -124,6 +127,7 @@ export function blasStatus(): BlasStatus {
     available: lib !== null,
     fusedFilter: fusedActive("filter"),
     fusedMlp: fusedActive("mlp"),
+    fusedImagination: fusedActive("imagination"),
     nativeElementwise: blasActive() ? kernelSets.flatMap((k) => k.kernels) : [],
   };
   if (!blasActive()) status.reason = offReason ?? (lib === null ? loadError : "not enabled");
@@ -261,7 +265,8 @@ function noticeFallback(): void {
  * elementwise kernels (native-elementwise.ts) follow the same switch.
  * `CLAP_RL_FUSED_FILTER` likewise switches the fused posterior-filter kernel, which runs only on the native path:
  * unset or empty uses it whenever the addon is active, "0" keeps the tfjs loop, "1" requires it.
- * `CLAP_RL_FUSED_MLP` switches the fused MLP kernels the same way ("0": one tfjs kernel per matmul, bias and activation).
+ * `CLAP_RL_FUSED_MLP` switches the fused MLP kernels the same way ("0": one tfjs kernel per matmul, bias and activation),
+ * and `CLAP_RL_FUSED_IMAGINATION` the fused imagined rollout of the agent step ("0": its tfjs loop).
  */
 export function configureBlasFromEnv(env: NodeJS.ProcessEnv = process.env): BlasStatus {
   const v = env.CLAP_RL_BLAS ?? "";

@@ -145,6 +145,11 @@ export class MLP extends Module {
     return this.layers[0];
   }
 
+  /** Every layer, first to last (what `apply` runs). */
+  get linears(): readonly Linear[] {
+    return this.layers;
+  }
+
   /** The layers after the first, each preceded by the activation (what `applyFromFirst` runs). */
   get later(): readonly Linear[] {
     return this.layers.slice(1);

@@ -14,6 +14,7 @@ import { register } from "node:module";
 import { blasActive, configureBlasFromEnv } from "./blas.js";
 import { installFusedFilterKernels } from "./fused-filter.js";
 import { installFusedMlpKernels } from "./fused-mlp.js";
+import { installFusedImaginationKernels } from "./fused-imagination.js";
 import { activationGradKernel, installNativeElementwise } from "./native-elementwise.js";
 
 export { tf };
@@ -23,6 +24,14 @@ export type Scalar = tf.Scalar;
 export type Variable = tf.Variable;
 
 let ready: Promise<void> | null = null;
+
+/**
+ * tf.split(x, n) into n equal blocks along axis 0, except that n = 1 gives [x]: tfjs's gradient of a split into a
+ * single part fails (it concatenates no tensors).
+ */
+export function splitRows<R extends tf.Rank>(x: tf.Tensor<R>, n: number): tf.Tensor<R>[] {
+  return n === 1 ? [x] : tf.split(x, n, 0);
+}
 
 /** Transposes the last two axes. */
 export function transposeLast2(x: tf.Tensor): tf.Tensor {
@@ -267,6 +276,8 @@ export function initEngine(): Promise<void> {
       installFusedFilterKernels();
       // MLP.apply / applyFromFirst run as fused native kernels under the same condition (src/engine/fused-mlp.ts).
       installFusedMlpKernels();
+      // So does the agent step's imagined rollout (src/engine/fused-imagination.ts).
+      installFusedImaginationKernels();
     })();
   }
   return ready;

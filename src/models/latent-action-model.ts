@@ -12,9 +12,10 @@
  * (encoder, prior head, decoders, latent-action terms, reward/termination heads) runs once on all T·B rows.
  * Windows never cross episodes and every window starts from h = 0, z = 0 (docs/design/method.md §2.2), so no reset inside the loop.
  */
-import { tf, stopGradient } from "../engine/tf.js";
+import { tf, splitRows, stopGradient } from "../engine/tf.js";
 import { GRUCell, Linear, MLP, Module } from "../engine/nn.js";
 import { filterSequence } from "../engine/fused-filter.js";
+import type { ImagineInputs, ImagineMlp } from "../engine/fused-imagination.js";
 import { fusedActive } from "../engine/blas.js";
 import { Bernoulli, Normal, klNormal } from "../engine/distributions.js";
 import type { Rng } from "../engine/rng.js";
@@ -122,6 +123,11 @@ class NormalHead extends Module {
 
   get later(): readonly Linear[] {
     return this.net.later;
+  }
+
+  /** The whole head's MLP (the fused imagined rollout runs it natively). */
+  get mlp(): MLP {
+    return this.net;
   }
 
   /** The head given its first layer's output (see Linear.rows). */
@@ -261,11 +267,9 @@ export class LatentActionModel extends Module {
       const f = filterSequence({ T, B, act, embed, noise, wz, gru: this.gru, wph: wh, layers, minStd: this.posterior.minStd });
       return { h: f.h, z: f.z, post: new Normal(f.mean, f.std) };
     }
-    // tfjs's gradient of a split into a single part fails, so T = 1 does not split.
-    const perStep = <R extends tf.Rank>(x: tf.Tensor<R>) => (T === 1 ? [x] : tf.split(x, T, 0));
-    const actPart = perStep(act) as tf.Tensor2D[];
-    const embedPart = perStep(embed);
-    const noisePart = noise === null ? null : perStep(noise);
+    const actPart = splitRows(act, T) as tf.Tensor2D[];
+    const embedPart = splitRows(embed, T);
+    const noisePart = noise === null ? null : splitRows(noise, T);
     // Windows start from h = 0, z = 0, where z·W_z vanishes.
     let h = tf.zeros([B, deter]) as tf.Tensor2D;
     let z: tf.Tensor2D | null = null;
@@ -366,6 +370,22 @@ export class LatentActionModel extends Module {
     const post = this.posteriorDist(h, this.encode(obs));
     const z = (noise === undefined ? post.mean : tf.add(post.mean, tf.mul(post.std, noise))) as tf.Tensor2D;
     return { h, z };
+  }
+
+  /**
+   * The networks of imagineStep, with the latent action prior and the action decoder, as the fused imagined rollout
+   * takes them (src/engine/fused-imagination.ts). Only with latent actions.
+   */
+  imaginationNets(): Pick<ImagineInputs, "latentPrior" | "prior" | "decoder" | "transition" | "gru"> {
+    const { uPrior, actDecoder } = this.requireLatent();
+    const mlp = (m: MLP): ImagineMlp => ({ layers: m.linears, act: m.act });
+    return {
+      latentPrior: { ...mlp(uPrior.mlp), minStd: uPrior.minStd },
+      prior: { ...mlp(this.prior.mlp), minStd: this.prior.minStd },
+      decoder: mlp(actDecoder),
+      transition: this.transIn,
+      gru: this.gru,
+    };
   }
 
   /** One imagination step: h' from the transition, z' = mean + σ ⊙ noise of the prior at h' (reparameterised). */

@@ -21,6 +21,9 @@ NAPI_MODULE_INIT() {
       {"mlpForward", NULL, clap_mlp_forward, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mlpBackward", NULL, clap_mlp_backward, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mlpGrads", NULL, clap_mlp_grads, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"imagineSavedSize", NULL, clap_imagine_saved_size, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"imagineForward", NULL, clap_imagine_forward, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"imagineBackward", NULL, clap_imagine_backward, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

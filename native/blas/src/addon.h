@@ -28,14 +28,22 @@ napi_value clap_tanh(napi_env env, napi_callback_info info);
 napi_value clap_selu_grad(napi_env env, napi_callback_info info);
 napi_value clap_adam(napi_env env, napi_callback_info info);
 
-/* elementwise.c's vectorised loops over n elements, shared with mlp.c; in place is allowed (y = x, dx = dy). */
+/* elementwise.c's vectorised loops over n elements, shared with mlp.c, filter.c and imagine.c; in place is allowed
+ * (y = x, dx = dy). */
 void clap_selu_forward(int64_t n, const float* x, float* y);
 void clap_selu_backward(int64_t n, const float* dy, const float* y, float* dx);
 void clap_tanh_forward(int64_t n, const float* x, float* y);
+void clap_sigmoid_forward(int64_t n, const float* x, float* y);
 
 /* mlp.c: an MLP's forward, the backward chain of layer deltas, and the input and weight gradients from it. */
 napi_value clap_mlp_forward(napi_env env, napi_callback_info info);
 napi_value clap_mlp_backward(napi_env env, napi_callback_info info);
 napi_value clap_mlp_grads(napi_env env, napi_callback_info info);
+
+/* imagine.c: the fused imagined rollout of the agent step (policy, latent action prior, decoder, transition, prior)
+ * and its backward pass into the policy's parameters. */
+napi_value clap_imagine_saved_size(napi_env env, napi_callback_info info);
+napi_value clap_imagine_forward(napi_env env, napi_callback_info info);
+napi_value clap_imagine_backward(napi_env env, napi_callback_info info);
 
 #endif

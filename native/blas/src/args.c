@@ -73,6 +73,17 @@ bool arg_size(const arg_ctx* c, napi_value obj, const char* name, int64_t lo, in
   return true;
 }
 
+bool arg_number(const arg_ctx* c, napi_value obj, const char* name, double* out) {
+  napi_value v;
+  bool has;
+  if (napi_has_named_property(c->env, obj, name, &has) != napi_ok || !has ||
+      napi_get_named_property(c->env, obj, name, &v) != napi_ok || napi_get_value_double(c->env, v, out) != napi_ok ||
+      !isfinite(*out)) {
+    return arg_fail(c, ARG_TYPE_ERROR, "'%s' must be a finite number", name);
+  }
+  return true;
+}
+
 bool arg_widths(const arg_ctx* c, napi_value obj, uint32_t max, const char* what, int64_t* w, uint32_t* n) {
   napi_value widths, v;
   if (!arg_prop(c, obj, "widths", &widths)) return false;
@@ -113,6 +124,21 @@ bool arg_floats(const arg_ctx* c, napi_value v, const char* name, int64_t n, boo
     return arg_fail(c, ARG_TYPE_ERROR, "'%s' must be a Float32Array%s", name, nullable ? " or null" : "");
   if ((int64_t)len != n)
     return arg_fail(c, ARG_RANGE_ERROR, "'%s' has %zu elements, expected %lld", name, len, (long long)n);
+  return true;
+}
+
+bool arg_float_list(const arg_ctx* c, napi_value v, const char* label, uint32_t n, const int64_t* len, bool nullable,
+                    float** out) {
+  napi_value item;
+  uint32_t got;
+  char name[96];
+  if (!arg_array_length(c, v, &got) || got != n)
+    return arg_fail(c, ARG_RANGE_ERROR, "'%s' must be an array of %u arrays (one per layer)", label, n);
+  for (uint32_t j = 0; j < n; j++) {
+    snprintf(name, sizeof name, "%s[%u]", label, j);
+    if (napi_get_element(c->env, v, j, &item) != napi_ok || !arg_floats(c, item, name, len[j], nullable, &out[j]))
+      return false;
+  }
   return true;
 }
 

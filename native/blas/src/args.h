@@ -47,6 +47,9 @@ bool arg_array_length(const arg_ctx* c, napi_value v, uint32_t* len);
 /* obj[name] as an integer in [lo, 2^31) (any JS number that is one; RangeError otherwise). */
 bool arg_size(const arg_ctx* c, napi_value obj, const char* name, int64_t lo, int64_t* out);
 
+/* obj[name] as a finite number (TypeError otherwise, also when it is missing). */
+bool arg_number(const arg_ctx* c, napi_value obj, const char* name, double* out);
+
 /* obj.widths: an array of 2 to `max` integers in [1, 2^31) into w[0 .. *n); `what` names the list in the RangeError
  * for a wrong count ("'widths' must list 2 to <max> <what>"). */
 bool arg_widths(const arg_ctx* c, napi_value obj, uint32_t max, const char* what, int64_t* w, uint32_t* n);
@@ -60,6 +63,11 @@ bool arg_float32(const arg_ctx* c, napi_value v, const char* name, float** data,
 /* v as a Float32Array of exactly n elements (RangeError for another length). Where `nullable`, null or undefined
  * read as *out = NULL and the TypeError says "or null". */
 bool arg_floats(const arg_ctx* c, napi_value v, const char* name, int64_t n, bool nullable, float** out);
+
+/* v as an array of n Float32Arrays, entry j of exactly len[j] elements (null or undefined, read as NULL, where
+ * `nullable`); `label` names the array in messages ("'<label>' must be an array of <n> arrays", "'<label>[j]' ..."). */
+bool arg_float_list(const arg_ctx* c, napi_value v, const char* label, uint32_t n, const int64_t* len, bool nullable,
+                    float** out);
 
 /* obj[name], an operand: a Float32Array of exactly n elements. */
 bool arg_operand(const arg_ctx* c, napi_value obj, const char* name, int64_t n, float** out);

@@ -43,9 +43,10 @@
  * x is clamped to −87 first (expm1 is −1 in float32 long before), which keeps 2ᵏ a normal number; NaN passes the
  * clamp (comparisons with NaN are false) and propagates through r. Against float64, over a sweep of every 37th
  * float32 in [−12, 0]: SELU ≤ 1.8 ulp (x ≥ −10), absolute ≤ 2e-10 for |x| < 1e-3; tanh ≤ 2.5 ulp
- * (test/engine/native-elementwise.test.ts checks these bounds).
+ * (test/engine/native-elementwise.test.ts checks these bounds). expm1_parts returns the pieces, expm1(r) and 2ᵏ in
+ * *s; expm1_nonpos and exp_nonpos combine them.
  */
-static inline float expm1_nonpos(float x) {
+static inline float expm1_parts(float x, float* s) {
   x = x < -87.0f ? -87.0f : x;
   int32_t k = (int32_t)(x * LOG2E - 0.5f); /* round half away from zero, for x·log₂e ≤ 0 */
   float kf = (float)k;
@@ -57,12 +58,23 @@ static inline float expm1_nonpos(float x) {
   q = q * r + 1.0f / 24;
   q = q * r + 1.0f / 6;
   q = q * r + 0.5f;
-  float p = r + r * r * q;
   /* 2ᵏ from its exponent bits; the conversion of a NaN x gives some k, whose 2ᵏ is finite. */
   int32_t bits = (k + 127) * (1 << 23);
+  memcpy(s, &bits, sizeof *s);
+  return r + r * r * q;
+}
+
+static inline float expm1_nonpos(float x) {
   float s;
-  memcpy(&s, &bits, sizeof s);
+  float p = expm1_parts(x, &s);
   return s * p + (s - 1.0f);
+}
+
+/* eˣ for x ≤ 0 (or NaN) from the same pieces: 2ᵏ·expm1(r) + 2ᵏ, with expm1_nonpos's relative accuracy. */
+static inline float exp_nonpos(float x) {
+  float s;
+  float p = expm1_parts(x, &s);
+  return s * p + s;
 }
 
 /* y = SELU(x) = s·x for x > 0, s·α·(eˣ − 1) otherwise. Shared with mlp.c (addon.h). */
@@ -82,6 +94,15 @@ void clap_tanh_forward(int64_t n, const float* x, float* y) {
   for (int64_t i = 0; i < n; i++) {
     float t = expm1_nonpos(-2.0f * fabsf(x[i]));
     y[i] = copysignf(-t / (t + 2.0f), x[i]);
+  }
+}
+
+/* y = σ(x) = 1 / (1 + e⁻ˣ) for x ≥ 0 and e / (1 + e) with e = eˣ otherwise, so the exponential never overflows and
+ * a negative x keeps its relative accuracy. Shared with filter.c's GRU. */
+void clap_sigmoid_forward(int64_t n, const float* x, float* y) {
+  for (int64_t i = 0; i < n; i++) {
+    float e = exp_nonpos(-fabsf(x[i]));
+    y[i] = x[i] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
   }
 }
 
@@ -182,18 +203,6 @@ napi_value clap_selu_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* A finite number property of `obj`. */
-static bool number(const arg_ctx* c, napi_value obj, const char* name, double* out) {
-  napi_value v;
-  bool has;
-  if (napi_has_named_property(c->env, obj, name, &has) != napi_ok || !has ||
-      napi_get_named_property(c->env, obj, name, &v) != napi_ok || napi_get_value_double(c->env, v, out) != napi_ok ||
-      !isfinite(*out)) {
-    return arg_fail(c, ARG_TYPE_ERROR, "'%s' must be a finite number", name);
-  }
-  return true;
-}
-
 #define ADAM_ROLES 7
 static const char* const ADAM_NAMES[ADAM_ROLES] = {"p", "m", "v", "g", "pOut", "mOut", "vOut"};
 
@@ -210,9 +219,9 @@ napi_value clap_adam(napi_env env, napi_callback_info info) {
   napi_value argv[2];
   if (!arg_count(&ctx, info, 2, argv, "takes 2 arguments (hyper, operands)")) return NULL;
   double lr, beta1, beta2, eps, clip;
-  if (!number(&ctx, argv[0], "lr", &lr) || !number(&ctx, argv[0], "beta1", &beta1) ||
-      !number(&ctx, argv[0], "beta2", &beta2) || !number(&ctx, argv[0], "eps", &eps) ||
-      !number(&ctx, argv[0], "clip", &clip)) {
+  if (!arg_number(&ctx, argv[0], "lr", &lr) || !arg_number(&ctx, argv[0], "beta1", &beta1) ||
+      !arg_number(&ctx, argv[0], "beta2", &beta2) || !arg_number(&ctx, argv[0], "eps", &eps) ||
+      !arg_number(&ctx, argv[0], "clip", &clip)) {
     return NULL;
   }
   if (clip < 0) {

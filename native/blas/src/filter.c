@@ -13,10 +13,12 @@
  *
  * Operands are Float32Array views of whole tensors on the wasm heap, passed by name in one object. Each must have
  * exactly the length its role implies, checked before anything is written, so a caller's mistake is a RangeError
- * and never a write outside a tensor. Matmuls go to clap_gemm (matmul.h), elementwise work is plain loops.
+ * and never a write outside a tensor. Matmuls go to clap_gemm (matmul.h), elementwise work is plain loops; the GRU
+ * gate update is defined here and shared with imagine.c (fused.h).
  */
 #include "addon.h"
 #include "args.h"
+#include "fused.h"
 #include "matmul.h"
 #include <math.h>
 #include <stdbool.h>
@@ -25,40 +27,64 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* tfjs's SELU constants (Klambauer et al. 2017), so both paths agree to float32 rounding. */
-#define SELU_SCALE 1.0507009873554805f
-#define SELU_SCALE_ALPHA 1.7580993408473768f
-/* Past ±this, softplus(x) equals x (resp. eˣ) to float32 precision: ln(float32 epsilon) + 2, the cut-off tfjs uses,
- * which also keeps exp from overflowing. */
-#define SOFTPLUS_CUT 13.942385f
 /* The later posterior layers are held in fixed arrays; configs use a handful. */
 #define MAX_LAYERS 32
-
-static inline float selu(float x) { return x > 0.0f ? SELU_SCALE * x : SELU_SCALE_ALPHA * expm1f(x); }
-/* dSELU/dx from the output y: for x ≤ 0, y + s·α = s·α·eˣ. */
-static inline float selu_grad(float y) { return y > 0.0f ? SELU_SCALE : y + SELU_SCALE_ALPHA; }
-static inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-static inline float softplus(float x) {
-  return x > SOFTPLUS_CUT ? x : (x < -SOFTPLUS_CUT ? expf(x) : log1pf(expf(x)));
-}
-
-/* C (m×n) = op(A)·op(B) + beta·C, row-major with explicit leading dimensions. BLAS rejects k = 0, an empty sum. */
-static void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
-                 int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  if (k == 0) {
-    if (beta == 0.0f)
-      for (int64_t i = 0; i < m; i++) memset(c + i * ldc, 0, (size_t)n * sizeof(float));
-    return;
-  }
-  clap_gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-}
 
 /* out[k] = Σ_i x[i·ld + k] over `rows` rows, k < n. */
 static void colsum(const float* x, int64_t rows, int64_t n, int64_t ld, float* out) {
   memset(out, 0, (size_t)n * sizeof(float));
   for (int64_t i = 0; i < rows; i++)
     for (int64_t k = 0; k < n; k++) out[k] += x[i * ld + k];
+}
+
+/* ---- GRU gates (fused.h) ------------------------------------------------------------------------------------- */
+
+void clap_gru_forward(int64_t B, int64_t D, const float* gi, const float* gh, const float* hprev, int64_t ldhp,
+                      const float* bhn, float* h, int64_t ldh, float* s, int64_t lds) {
+  const int64_t G = 3 * D;
+  /* Row by row in passes, so that the sigmoids and the tanh run as elementwise.c's vectorised loops (libm's expf and
+   * tanhf, one call per element, took most of the imagined rollout's forward time). */
+  for (int64_t i = 0; i < B; i++) {
+    const float* a = gi + i * G;
+    const float* c = hprev ? gh + i * G : NULL;
+    const float* hp = hprev ? hprev + i * ldhp : NULL;
+    float* si = s + i * lds;
+    float* ht = h + i * ldh;
+    for (int64_t k = 0; k < 2 * D; k++) si[k] = a[k] + (c ? c[k] : 0.0f);
+    clap_sigmoid_forward(2 * D, si, si);
+    for (int64_t k = 0; k < D; k++) {
+      const float g = (c ? c[2 * D + k] : 0.0f) + bhn[k];
+      si[3 * D + k] = g;
+      si[2 * D + k] = a[2 * D + k] + si[k] * g;
+    }
+    clap_tanh_forward(D, si + 2 * D, si + 2 * D);
+    for (int64_t k = 0; k < D; k++) {
+      const float n = si[2 * D + k];
+      ht[k] = n + si[D + k] * ((hp ? hp[k] : 0.0f) - n);
+    }
+  }
+}
+
+void clap_gru_backward(int64_t B, int64_t D, const float* dh, const float* s, int64_t lds, const float* hprev,
+                       int64_t ldhp, float* dgi, float* dgh, float* dhprev, int64_t lddh) {
+  const int64_t G = 3 * D;
+  for (int64_t i = 0; i < B; i++) {
+    const float* si = s + i * lds;
+    float* gI = dgi + i * G;
+    float* gH = dgh + i * G;
+    for (int64_t k = 0; k < D; k++) {
+      const float r = si[k], zg = si[D + k], n = si[2 * D + k], g = si[3 * D + k];
+      const float hp = hprev ? hprev[i * ldhp + k] : 0.0f, dhk = dh[i * D + k];
+      const float dnPre = dhk * (1.0f - zg) * (1.0f - n * n);
+      const float dzPre = dhk * (hp - n) * zg * (1.0f - zg);
+      const float drPre = dnPre * g * r * (1.0f - r);
+      gI[k] = gH[k] = drPre;
+      gI[D + k] = gH[D + k] = dzPre;
+      gI[2 * D + k] = dnPre;
+      gH[2 * D + k] = dnPre * r;
+      if (dhprev) dhprev[i * lddh + k] = dhk * zg;
+    }
+  }
 }
 
 /* ---- argument reading ---------------------------------------------------------------------------------------- */
@@ -201,41 +227,23 @@ napi_value clap_filter_forward(napi_env env, napi_callback_info info) {
     const float* hprev = t > 0 ? h + (r0 - B) * D : NULL;
     /* x = SELU(z_{t−1}·W_z + A_t), the product first then the sum, as the tfjs loop does. */
     memcpy(xpre, act + r0 * IN, (size_t)(B * IN) * sizeof(float));
-    if (t > 0) gemm(false, false, B, IN, S, z + (r0 - B) * S, S, wz, IN, 1.0f, xpre, IN);
-    for (int64_t i = 0; i < B; i++)
-      for (int64_t k = 0; k < IN; k++) srow[i * SW + k] = selu(xpre[i * IN + k]);
+    if (t > 0) clap_gemm1(false, false, B, IN, S, z + (r0 - B) * S, S, wz, IN, 1.0f, xpre, IN);
+    for (int64_t i = 0; i < B; i++) clap_selu_forward(IN, xpre + i * IN, srow + i * SW);
     /* GRU: gi = x·W_i + b_i, gh = h·W_h (zero at t = 0). */
     for (int64_t i = 0; i < B; i++) memcpy(gi + i * G, bi, (size_t)G * sizeof(float));
-    gemm(false, false, B, G, IN, srow, SW, wi, G, 1.0f, gi, G);
-    if (hprev) gemm(false, false, B, G, D, hprev, D, wh, G, 0.0f, gh, G);
-    for (int64_t i = 0; i < B; i++) {
-      const float* a = gi + i * G;
-      float* s = srow + i * SW;
-      float* ht = h + (r0 + i) * D;
-      for (int64_t k = 0; k < D; k++) {
-        const float hr = hprev ? gh[i * G + k] : 0.0f, hz = hprev ? gh[i * G + D + k] : 0.0f;
-        const float hn = hprev ? gh[i * G + 2 * D + k] : 0.0f, hp = hprev ? hprev[i * D + k] : 0.0f;
-        const float r = sigmoid(a[k] + hr);
-        const float zg = sigmoid(a[D + k] + hz);
-        const float g = hn + bhn[k];
-        const float n = tanhf(a[2 * D + k] + r * g);
-        ht[k] = n + zg * (hp - n);
-        s[d.oR + k] = r;
-        s[d.oZ + k] = zg;
-        s[d.oN + k] = n;
-        s[d.oG + k] = g;
-      }
-    }
+    clap_gemm1(false, false, B, G, IN, srow, SW, wi, G, 1.0f, gi, G);
+    if (hprev) clap_gemm1(false, false, B, G, D, hprev, D, wh, G, 0.0f, gh, G);
+    clap_gru_forward(B, D, gi, gh, hprev, D, bhn, h + r0 * D, D, srow + d.oR, SW);
     /* Posterior head: p = h·W_h + E_t, then SELU and Linear per later layer. */
     memcpy(p, embed + r0 * w[0], (size_t)(B * w[0]) * sizeof(float));
-    gemm(false, false, B, w[0], D, h + r0 * D, D, wph, w[0], 1.0f, p, w[0]);
+    clap_gemm1(false, false, B, w[0], D, h + r0 * D, D, wph, w[0], 1.0f, p, w[0]);
     for (int64_t j = 0; j < L; j++) {
       float* aj = srow + d.oA[j];
       for (int64_t i = 0; i < B; i++) {
-        for (int64_t k = 0; k < w[j]; k++) aj[i * SW + k] = selu(p[i * w[j] + k]);
+        clap_selu_forward(w[j], p + i * w[j], aj + i * SW);
         memcpy(q + i * w[j + 1], lb[j], (size_t)w[j + 1] * sizeof(float));
       }
-      gemm(false, false, B, w[j + 1], w[j], aj, SW, lw[j], w[j + 1], 1.0f, q, w[j + 1]);
+      clap_gemm1(false, false, B, w[j + 1], w[j], aj, SW, lw[j], w[j + 1], 1.0f, q, w[j + 1]);
       float* swap = p;
       p = q;
       q = swap;
@@ -325,7 +333,7 @@ napi_value clap_filter_backward(napi_env env, napi_callback_info info) {
       }
     }
     for (int64_t j = L - 1; j >= 0; j--) {
-      gemm(false, true, B, w[j], w[j + 1], dq[j + 1] + r0 * w[j + 1], w[j + 1], lw[j], w[j + 1], 0.0f, da, w[j]);
+      clap_gemm1(false, true, B, w[j], w[j + 1], dq[j + 1] + r0 * w[j + 1], w[j + 1], lw[j], w[j + 1], 0.0f, da, w[j]);
       float* dp = dq[j] + r0 * w[j];
       const float* aj = srow + d.oA[j];
       for (int64_t i = 0; i < B; i++)
@@ -333,40 +341,23 @@ napi_value clap_filter_backward(napi_env env, napi_callback_info info) {
     }
     /* ∂/∂h_t: upstream, from step t+1, and through p_t = h_t·W_h + E_t. */
     for (int64_t e = 0; e < B * D; e++) dht[e] = dh[r0 * D + e] + dhc[e];
-    gemm(false, true, B, D, w[0], dembed + r0 * w[0], w[0], wph, w[0], 1.0f, dht, D);
-    /* GRU: h' = n + z ⊙ (h − n), n = tanh(gi_n + r ⊙ g), g = gh_n + b_hn. */
-    for (int64_t i = 0; i < B; i++) {
-      const float* s = srow + i * SW;
-      float* gI = dgi + (r0 + i) * G;
-      float* gH = dgh + (r0 + i) * G;
-      for (int64_t k = 0; k < D; k++) {
-        const float r = s[d.oR + k], zg = s[d.oZ + k], n = s[d.oN + k], g = s[d.oG + k];
-        const float hp = hprev ? hprev[i * D + k] : 0.0f, dhk = dht[i * D + k];
-        const float dnPre = dhk * (1.0f - zg) * (1.0f - n * n);
-        const float dzPre = dhk * (hp - n) * zg * (1.0f - zg);
-        const float drPre = dnPre * g * r * (1.0f - r);
-        gI[k] = gH[k] = drPre;
-        gI[D + k] = gH[D + k] = dzPre;
-        gI[2 * D + k] = dnPre;
-        gH[2 * D + k] = dnPre * r;
-        dhc[i * D + k] = dhk * zg;
-      }
-    }
-    if (hprev) gemm(false, true, B, D, G, dgh + r0 * G, G, wh, G, 1.0f, dhc, D);
+    clap_gemm1(false, true, B, D, w[0], dembed + r0 * w[0], w[0], wph, w[0], 1.0f, dht, D);
+    clap_gru_backward(B, D, dht, srow + d.oR, SW, hprev, D, dgi + r0 * G, dgh + r0 * G, dhc, D);
+    if (hprev) clap_gemm1(false, true, B, D, G, dgh + r0 * G, G, wh, G, 1.0f, dhc, D);
     /* x_t = SELU(z_{t−1}·W_z + A_t). */
-    gemm(false, true, B, IN, G, dgi + r0 * G, G, wi, G, 0.0f, dx, IN);
+    clap_gemm1(false, true, B, IN, G, dgi + r0 * G, G, wi, G, 0.0f, dx, IN);
     for (int64_t i = 0; i < B; i++)
       for (int64_t k = 0; k < IN; k++) dact[(r0 + i) * IN + k] = dx[i * IN + k] * selu_grad(srow[i * SW + k]);
-    if (t > 0) gemm(false, true, B, S, IN, dact + r0 * IN, IN, wz, IN, 0.0f, dzc, S);
+    if (t > 0) clap_gemm1(false, true, B, S, IN, dact + r0 * IN, IN, wz, IN, 0.0f, dzc, S);
   }
 
   /* Weight gradients, one sgemm each over all rows; the recurrent ones skip t = 0, whose h_{−1} and z_{−1} are 0. */
-  gemm(true, false, S, IN, R - B, z, S, dact + B * IN, IN, 0.0f, dwz, IN);
-  gemm(true, false, IN, G, R, saved, SW, dgi, G, 0.0f, dwi, G);
-  gemm(true, false, D, G, R - B, h, D, dgh + B * G, G, 0.0f, dwh, G);
-  gemm(true, false, D, w[0], R, h, D, dembed, w[0], 0.0f, dwph, w[0]);
+  clap_gemm1(true, false, S, IN, R - B, z, S, dact + B * IN, IN, 0.0f, dwz, IN);
+  clap_gemm1(true, false, IN, G, R, saved, SW, dgi, G, 0.0f, dwi, G);
+  clap_gemm1(true, false, D, G, R - B, h, D, dgh + B * G, G, 0.0f, dwh, G);
+  clap_gemm1(true, false, D, w[0], R, h, D, dembed, w[0], 0.0f, dwph, w[0]);
   for (int64_t j = 0; j < L; j++) {
-    gemm(true, false, w[j], w[j + 1], R, saved + d.oA[j], SW, dq[j + 1], w[j + 1], 0.0f, dlw[j], w[j + 1]);
+    clap_gemm1(true, false, w[j], w[j + 1], R, saved + d.oA[j], SW, dq[j + 1], w[j + 1], 0.0f, dlw[j], w[j + 1]);
     colsum(dq[j + 1], R, w[j + 1], w[j + 1], dlb[j]);
   }
   colsum(dgi, R, G, G, dbi);

@@ -18,6 +18,10 @@ extern const char clap_matmul_backend[];
  */
 void clap_gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+/* clap_gemm with alpha = 1, for the fused kernels: it also takes k = 0, an empty sum that BLAS rejects, where C
+ * becomes beta·C (zero for beta = 0). */
+void clap_gemm1(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                int64_t ldb, float beta, float* c, int64_t ldc);
 void clap_portable_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 

@@ -8,7 +8,7 @@
  * policy (model and value parameters are not stepped); then the value step regresses v on the detached states and
  * targets of the same rollout.
  */
-import { tf, stopGradient } from "../../engine/tf.js";
+import { tf, splitRows, stopGradient } from "../../engine/tf.js";
 import { Adam } from "../../engine/optim.js";
 import { Rng, type RngState } from "../../engine/rng.js";
 import type { ClapConfig } from "./config.js";
@@ -17,6 +17,7 @@ import type { ObsStats } from "../../data/store.js";
 import type { Policy } from "../../eval/policy.js";
 import { timeMajor, type LatentState, type ModelDims } from "../../models/latent-action-model.js";
 import { buildNetworks, buildValue, policyAction, priorAction, resolved, type ClapNetworks, type ValueNetwork } from "./networks.js";
+import { imagine } from "./imagine.js";
 import { lambdaReturns, nStepReturns, stepWeights } from "./returns.js";
 import { ActingPolicy } from "./acting.js";
 import { START_STEPS } from "../diagnostics.js";
@@ -113,31 +114,27 @@ export class ClapAgent implements Algorithm {
       const { model } = this.nets;
       const { begin, rows } = chunks[c];
       const m = tf.slice(mask, [begin], [rows]);
-      let state = { h: tf.slice(start.h, [begin, 0], [rows, -1]), z: tf.slice(start.z, [begin, 0], [rows, -1]) };
-      const feats: tf.Tensor2D[] = [model.features(state)];
-      const logProbs: tf.Tensor[] = [];
-      const rowsOf = (t: tf.Tensor) => tf.slice(t, [begin, 0], [rows, -1]);
-      for (let k = 0; k < H; k++) {
-        const n = noise[k];
-        const { action, logProb } = policyAction(this.nets, feats[k], { policy: rowsOf(n.policy), decoder: n.decoder && rowsOf(n.decoder) });
-        state = model.imagineStep(state, action, rowsOf(n.prior));
-        feats.push(model.features(state));
-        logProbs.push(logProb);
-      }
-      const next = tf.concat(feats.slice(1), 0);
-      const rewards = tf.split(model.rewardMean(next), H);
-      const conts = tf.split(model.continuation(next), H);
+      const rowsOf = (t: tf.Tensor) => tf.slice(t, [begin, 0], [rows, -1]) as tf.Tensor2D;
+      // Features [(H+1)·rows, ·] of the start states and the imagined ones, and log π [H, rows] (imagine.ts).
+      const { feats, logProbs } = imagine(
+        this.nets,
+        { h: rowsOf(start.h), z: rowsOf(start.z) },
+        noise.map((n) => ({ policy: rowsOf(n.policy), prior: rowsOf(n.prior), decoder: n.decoder && rowsOf(n.decoder) })),
+      );
+      const next = tf.slice(feats, [rows, 0], [H * rows, -1]);
+      const rewards = splitRows(model.rewardMean(next), H);
+      const conts = splitRows(model.continuation(next), H);
       const valueNet = this.slowValue ?? this.nets.value;
-      const values = tf.split(tf.reshape(valueNet.apply(tf.concat(feats, 0)), [-1]), H + 1);
+      const values = tf.split(tf.reshape(valueNet.apply(feats), [-1]), H + 1);
       const returns =
         a.returnTarget === "nstep" ? nStepReturns(rewards, conts, values, gamma, a.nstep ?? H) : lambdaReturns(rewards, conts, values, gamma, a.lambda);
       const weights = tf.mul(stopGradient(tf.stack(stepWeights(conts, gamma, a.weighting))), m);
       const R = tf.stack(returns);
       const objective = tf.div(tf.sum(tf.mul(weights, R)), denom);
-      const logProbTerm = tf.div(tf.sum(tf.mul(weights, tf.stack(logProbs))), denom);
+      const logProbTerm = tf.div(tf.sum(tf.mul(weights, logProbs)), denom);
       const loss = tf.add(tf.neg(objective), tf.mul(a.eta, logProbTerm)) as tf.Scalar;
       valueInputs.push({
-        feats: tf.keep(stopGradient(tf.concat(feats.slice(0, H), 0))),
+        feats: tf.keep(stopGradient(tf.slice(feats, [0, 0], [H * rows, -1]))),
         targets: tf.keep(stopGradient(tf.reshape(R, [-1]))),
         weights: tf.keep(tf.reshape(weights, [-1])),
       });
@@ -147,7 +144,7 @@ export class ClapAgent implements Algorithm {
         terms: {
           return: validMean(returns[0], 1),
           value: validMean(values[0], 1),
-          logp: validMean(tf.stack(logProbs), H),
+          logp: validMean(logProbs, H),
           imag_reward: validMean(tf.stack(rewards), H),
           imag_cont: validMean(tf.stack(conts), H),
         },

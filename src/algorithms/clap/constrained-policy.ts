@@ -15,6 +15,7 @@ import { tf } from "../../engine/tf.js";
 import { MLP, Module } from "../../engine/nn.js";
 import { Normal, TanhNormal } from "../../engine/distributions.js";
 import type { Rng } from "../../engine/rng.js";
+import type { ImagineInputs } from "../../engine/fused-imagination.js";
 import type { PolicyConfig } from "./config.js";
 
 export type PolicyMode = "box" | "none" | "action";
@@ -62,6 +63,12 @@ export class ConstrainedPolicy extends Module {
         tf.tidy(() => v.assign(tf.tensor(values, v.shape)));
       }
     }
+  }
+
+  /** The policy as the fused imagined rollout takes it (mode "box"; src/engine/fused-imagination.ts). */
+  imaginationNet(): ImagineInputs["policy"] {
+    const { meanScale, minStd } = this.cfg;
+    return { layers: this.net.linears, act: this.net.act, meanScale, stdShift: this.stdShift, minStd, epsilon: this.epsilon };
   }
 
   /** Pre-squash Normal N(m, s) of the policy at `feat`. */
