@@ -1,13 +1,14 @@
 /**
- * Checkpoints, one format for every algorithm: one directory holding everything a run needs to continue exactly
- * where it stopped. Parameters are grouped by phase ("model", "agent"); which parameters a group holds is the
- * algorithm's business.
+ * Checkpoints, one format for every algorithm and for the online behaviour SAC runs of dataset regeneration
+ * (src/regen/behaviour.ts): one directory holding everything a run needs to continue exactly where it stopped.
+ * Parameters are grouped by phase ("model", "agent"); which parameters a group holds is the algorithm's business.
  *
  *   model.bin        model parameters ("param/…") and model optimiser moments ("opt/<name>/m|v/…")
  *   agent.bin        agent parameters and optimiser moments (absent in a model-only checkpoint)
  *   state.json       phase, step counters, optimiser step counts, RNG states, dims, dataset
  *   config.json      the resolved run config
  *   obs-stats.json   observation mean/std used to normalise (null for images or obsNorm off)
+ *   <name>.bin       further tensor files a loop keeps beside its parameters (a behaviour run's replay buffer)
  *
  * Atomicity: the directory is written under a temp name beside the target and swapped in by rename; the previous
  * checkpoint is moved to `<dir>.old` first and removed last, so a crash leaves one complete checkpoint (the loader
@@ -49,6 +50,11 @@ export interface CheckpointState {
   /** Adam step counts, keyed "<group>/<optimiser>". */
   optimiserSteps: Record<string, number>;
   rng: Record<string, RngState>;
+  /**
+   * Counters of a loop other than the offline trainer's, which keeps its own in `modelStep`/`agentStep` (the online
+   * behaviour SAC: environment step, episode, wall time).
+   */
+  loop?: Record<string, number>;
   savedAt: string;
   /** SHA-256 of each other file of the checkpoint, by file name (absent in checkpoints of older versions). */
   files?: Record<string, string>;
@@ -56,11 +62,18 @@ export interface CheckpointState {
   checksum?: string;
 }
 
+/** What every saved config has: the name of the algorithm (or loop) it belongs to, checked against state.json. */
+export interface SavedConfig {
+  algo: string;
+}
+
 export interface CheckpointInput {
   state: Omit<CheckpointState, "format" | "groups" | "optimiserSteps" | "savedAt">;
   groups: Record<string, ParamGroup>;
-  config: CommonConfig;
+  config: SavedConfig;
   obsStats: ObsStats | null;
+  /** Further tensor files, `<name>.bin`, written and checksummed with the rest. */
+  arrays?: Record<string, Map<string, NamedArray>>;
 }
 
 /** Checks (and upgrades) a saved config; throws one UserError line naming `where`. */
@@ -139,6 +152,10 @@ export function saveCheckpoint(dir: string, input: CheckpointInput): void {
     }
     write(`${group}.bin`, encodeArrays(arrays));
   }
+  for (const [name, arrays] of Object.entries(input.arrays ?? {})) {
+    if (name in input.groups) throw new Error(`checkpoint: '${name}.bin' would overwrite the parameter group of that name`);
+    write(`${name}.bin`, encodeArrays(arrays));
+  }
   write("config.json", jsonText(input.config));
   write("obs-stats.json", jsonText(input.obsStats ? obsStatsToJson(input.obsStats) : null));
   const state: CheckpointState = {
@@ -184,7 +201,7 @@ export function resolveCheckpointDir(path: string, prefer: CheckpointPreference 
   throw new UserError(`no checkpoint in '${path}' (expected state.json there or in its checkpoint/ or model/ folder)`);
 }
 
-export class LoadedCheckpoint<C extends CommonConfig = CommonConfig> {
+export class LoadedCheckpoint<C extends SavedConfig = CommonConfig> {
   private readonly arrays = new Map<string, Map<string, NamedArray>>();
 
   constructor(
@@ -210,6 +227,13 @@ export class LoadedCheckpoint<C extends CommonConfig = CommonConfig> {
       this.arrays.set(group, a);
     }
     return a;
+  }
+
+  /** A tensor file saved with `CheckpointInput.arrays` (verified with the rest when the checkpoint was loaded). */
+  extraArrays(name: string): Map<string, NamedArray> {
+    const file = `${name}.bin`;
+    if (this.state.files !== undefined && !(file in this.state.files)) throw new UserError(`${this.dir}: checkpoint has no '${file}'`);
+    return loadArrays(join(this.dir, file));
   }
 
   /** Assigns stored values to these (already prefixed) parameters of a group. */
@@ -245,7 +269,7 @@ export class LoadedCheckpoint<C extends CommonConfig = CommonConfig> {
  * Loads a checkpoint's state, config and statistics (parameters are read on demand); `validate` checks the config
  * against its algorithm's schema (src/algorithms/registry.ts `loadCheckpoint` picks it from the saved algo).
  */
-export function loadCheckpointWith<C extends CommonConfig>(path: string, validate: ConfigValidator<C>, prefer: CheckpointPreference = "checkpoint"): LoadedCheckpoint<C> {
+export function loadCheckpointWith<C extends SavedConfig>(path: string, validate: ConfigValidator<C>, prefer: CheckpointPreference = "checkpoint"): LoadedCheckpoint<C> {
   const dir = resolveCheckpointDir(path, prefer);
   const state = readJson(join(dir, "state.json")) as CheckpointState;
   if (state?.format !== CHECKPOINT_FORMAT) throw new UserError(`${dir}/state.json: not a ${CHECKPOINT_FORMAT} checkpoint`);

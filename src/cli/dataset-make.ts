@@ -8,7 +8,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { initEngine } from "../engine/tf.js";
 import { makeDataset, type DatasetCard } from "../regen/generate.js";
 import { policiesNeeded, policyFiles, replayLogPath } from "../regen/policies.js";
-import { cardPathFor, clapHome, datasetPath, defaultSize, knownDatasetIds, parseDatasetName } from "../data/registry.js";
+import { clapHome, datasetPath, defaultSize, knownDatasetIds, parseDatasetName } from "../data/registry.js";
 
 function intFlag(flag: string, min: number) {
   return (v: string): number => {

@@ -36,7 +36,7 @@ export const field = {
   oneOf: <const V extends readonly string[]>(...values: V): Leaf<V[number]> => ({ kind: "enum", values }),
   string: { kind: "string" } as Leaf<string>,
 };
-const { int, intOrNull, num, bool, oneOf, string } = field;
+const { int, intOrNull, bool, oneOf, string } = field;
 
 /** Dataset and batch settings (docs/design/datasets.md §5). */
 export const DATA_SCHEMA = {

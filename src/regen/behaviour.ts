@@ -7,23 +7,27 @@
  * - `run.json`          settings fixed at creation (env, seed, SAC config, schedule); a resume must match them;
  * - `checkpoints.json`  one entry per checkpoint: step, evaluation returns, normalised score, losses;
  * - `policies/step-NNNNNNN.bin`  actor weights of every checkpoint (small; what a dataset needs);
- * - `state-NNNNNNN.bin` full training state of the latest checkpoint (all networks, Adam moments);
- * - `replay-NNNNNNN.bin` the replay buffer at the latest checkpoint, oldest row first;
- * - `state.json`        RNG streams, counters and the names of the two files above. It is written last and is the
- *   commit point: a crash mid-checkpoint leaves the previous state.json naming the previous (intact) files.
+ * - `checkpoint/`       the latest checkpoint in the one format every run uses (src/algorithms/checkpoint.ts):
+ *   `agent.bin` (actor, critics, targets, temperature and their optimisers), `replay.bin` (the replay buffer, oldest
+ *   row first), the RNG streams and the loop's counters in `state.json`. It is swapped in whole and checksummed, so a
+ *   crash mid-checkpoint leaves the previous one.
+ *
+ * Evaluation at each checkpoint is the one evaluator's (src/eval/evaluate.ts) on the checkpoint's policy file, so a
+ * behaviour policy is scored exactly as `clap-rl eval` and the dataset cards score it.
  *
  * Resume is exact: episodes are reset with seeds derived from the run seed and the episode index, so the
  * episode in progress at the checkpoint is rebuilt by resetting with its seed and replaying its stored actions
  * (MuJoCo is deterministic); the rebuilt observation is checked against the stored one.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Rng, type RngState } from "../engine/rng.js";
-import { loadArrays, type NamedArray, saveArrays } from "../engine/serialize.js";
-import type { AdamState } from "../engine/optim.js";
-import { resolveSacConfig, SacAgent, type SacConfig, type SacLosses } from "./sac.js";
+import { Rng } from "../engine/rng.js";
+import { saveArrays } from "../engine/serialize.js";
+import { resolveSacConfig, SacAgent, sacPolicySpec, type SacConfig, type SacLosses } from "./sac.js";
 import { makeEnv } from "../envs/registry.js";
 import type { MujocoEnv } from "../envs/mujoco-env.js";
+import { evaluate } from "../eval/evaluate.js";
+import { loadCheckpointWith, saveCheckpoint, type LoadedCheckpoint } from "../algorithms/checkpoint.js";
 import { ReplayBuffer } from "./replay.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import { UserError } from "../errors.js";
@@ -57,6 +61,8 @@ export interface CheckpointEntry {
   evalReturn: number;
   evalReturns: number[];
   evalLength: number;
+  /** D4RL-normalised mean score of the evaluation (null for environments without reference constants). */
+  evalScore: number | null;
   /** Mean return of the training episodes finished since the previous checkpoint (NaN if none). */
   trainReturn: number;
   losses: SacLosses | null;
@@ -64,24 +70,37 @@ export interface CheckpointEntry {
   wallSeconds: number;
 }
 
-interface TrainState {
+/** The `algo` of a behaviour run's checkpoint: not an offline algorithm, so it is in no registry. */
+const BEHAVIOUR_ALGO = "sac-behaviour";
+
+type BehaviourConfig = BehaviourSettings & { algo: typeof BEHAVIOUR_ALGO };
+
+/** The loop's counters, kept in the checkpoint's state.json (`loop`). */
+interface LoopCounters {
   step: number;
   updates: number;
   episode: number;
   episodeStartRow: number;
-  actRng: RngState;
-  updateRng: RngState;
-  optimisers: Record<"actor" | "critic" | "alpha", { step: number }>;
   wallSeconds: number;
-  /** The checkpoint's weight and replay files, relative to the run directory. */
-  files: { state: string; replay: string };
 }
 
-/** The replay file of the run's latest committed checkpoint (what medium-replay reads). */
-export function replayFileOf(outDir: string): string {
-  const p = join(outDir, "state.json");
-  if (!existsSync(p)) throw new UserError(`${outDir}: not a behaviour run with a checkpoint (no state.json)`);
-  return join(outDir, (JSON.parse(readFileSync(p, "utf8")) as TrainState).files.replay);
+function validateBehaviourConfig(raw: unknown, where: string): BehaviourConfig {
+  if ((raw as { algo?: unknown } | null)?.algo !== BEHAVIOUR_ALGO) throw new UserError(`${where}: not the config of a behaviour run (algo is not "${BEHAVIOUR_ALGO}")`);
+  return raw as BehaviourConfig;
+}
+
+/** The latest checkpoint of a behaviour run, or one line saying why there is none. */
+function loadBehaviourCheckpoint(outDir: string): LoadedCheckpoint<BehaviourConfig> {
+  if (existsSync(join(outDir, "state.json")) && !existsSync(join(outDir, "checkpoint"))) {
+    throw new UserError(`${outDir}: a behaviour run in the format of clap-rl before its checkpoints were unified (state.json at the top); this version cannot continue it — start a new run`);
+  }
+  return loadCheckpointWith(outDir, validateBehaviourConfig, "resume");
+}
+
+/** The replay buffer of the run's latest checkpoint (what medium-replay's log is written from). */
+export function readReplay(outDir: string): ReplayBuffer {
+  const ckpt = loadBehaviourCheckpoint(outDir);
+  return ReplayBuffer.fromArrays(ckpt.extraArrays("replay"), join(ckpt.dir, "replay.bin"));
 }
 
 export interface TrainOptions {
@@ -96,7 +115,8 @@ export interface TrainOptions {
   env: string;
 }
 
-const EVAL_SEED_BASE = 1_000_000;
+/** Base seed of the checkpoint evaluations (src/eval/evaluate.ts derives each episode's seeds from it). */
+const EVAL_SEED = 1_000_000;
 
 /** Seed for the reset of training episode k; a pure function so a resume can rebuild the episode in progress. */
 export function episodeSeed(runSeed: number, k: number): number {
@@ -119,51 +139,7 @@ export function readSettings(outDir: string): BehaviourSettings {
   return JSON.parse(readFileSync(p, "utf8")) as BehaviourSettings;
 }
 
-/** Mean return of deterministic (tanh-mean) episodes with fixed seeds; does not touch any training stream. */
-export function evaluateAgent(agent: SacAgent, env: MujocoEnv, episodes: number, seedBase = EVAL_SEED_BASE): { returns: number[]; meanLength: number } {
-  const returns: number[] = [];
-  let steps = 0;
-  for (let e = 0; e < episodes; e++) {
-    let obs = env.reset({ seed: seedBase + e });
-    let ret = 0;
-    for (;;) {
-      const r = env.step(agent.act(obs, null).action);
-      ret += r.reward;
-      steps++;
-      obs = r.obs as Float32Array;
-      if (r.terminated || r.truncated) break;
-    }
-    returns.push(ret);
-  }
-  return { returns, meanLength: steps / episodes };
-}
-
 const mean = (xs: number[]) => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
-
-function optimiserArrays(states: Record<string, AdamState>): Map<string, NamedArray> {
-  const out = new Map<string, NamedArray>();
-  for (const [opt, s] of Object.entries(states)) {
-    for (const slot of ["m", "v"] as const) {
-      for (const [name, data] of Object.entries(s[slot])) out.set(`opt/${opt}/${slot}/${name}`, { shape: [data.length], data });
-    }
-  }
-  return out;
-}
-
-function optimiserStatesFrom(arrays: Map<string, NamedArray>, steps: TrainState["optimisers"]): Record<"actor" | "critic" | "alpha", AdamState> {
-  const out = {} as Record<"actor" | "critic" | "alpha", AdamState>;
-  for (const opt of ["actor", "critic", "alpha"] as const) {
-    const s: AdamState = { step: steps[opt].step, m: {}, v: {} };
-    for (const [k, a] of arrays) {
-      for (const slot of ["m", "v"] as const) {
-        const prefix = `opt/${opt}/${slot}/`;
-        if (k.startsWith(prefix)) s[slot][k.slice(prefix.length)] = a.data;
-      }
-    }
-    out[opt] = s;
-  }
-  return out;
-}
 
 /**
  * Trains (or resumes) a SAC behaviour run up to `steps` environment steps. Returns the checkpoint list.
@@ -197,47 +173,37 @@ export async function trainBehaviour(opts: TrainOptions): Promise<CheckpointEntr
   if (!(Number.isInteger(opts.steps) && opts.steps > 0)) throw new UserError(`--steps must be a positive integer, got ${opts.steps}`);
 
   const env = (await makeEnv(settings.env, { seed: settings.seed })) as MujocoEnv;
-  const evalEnv = (await makeEnv(settings.env, { seed: settings.seed })) as MujocoEnv;
   const obsDim = env.observationSpace.shape[0];
   const actDim = env.actionSpace.dim;
   const root = new Rng(settings.seed);
   const agent = new SacAgent(obsDim, actDim, root.split("init"), settings.sac);
   let buffer: ReplayBuffer;
-  let st: TrainState;
+  let st: LoopCounters;
+  let actRng: Rng;
+  let updateRng: Rng;
   let checkpoints: CheckpointEntry[];
   try {
     if (opts.resume) {
-      const stateJson = JSON.parse(readFileSync(join(outDir, "state.json"), "utf8")) as TrainState;
-      const statePath = join(outDir, stateJson.files.state);
-      const arrays = loadArrays(statePath);
-      agent.loadStateArrays(arrays, statePath);
-      agent.setOptimiserStates(optimiserStatesFrom(arrays, stateJson.optimisers));
-      buffer = ReplayBuffer.load(join(outDir, stateJson.files.replay));
-      if (buffer.total !== stateJson.step) throw new UserError(`${outDir}: ${stateJson.files.replay} holds ${buffer.total} steps but state.json is at step ${stateJson.step}`);
-      st = stateJson;
+      const ckpt = loadBehaviourCheckpoint(outDir);
+      ckpt.restoreGroup("agent", agent.group());
+      buffer = ReplayBuffer.fromArrays(ckpt.extraArrays("replay"), join(ckpt.dir, "replay.bin"));
+      st = ckpt.state.loop as unknown as LoopCounters;
+      if (buffer.total !== st.step) throw new UserError(`${ckpt.dir}: replay.bin holds ${buffer.total} steps but state.json is at step ${st.step}`);
+      actRng = Rng.fromState(ckpt.state.rng.act);
+      updateRng = Rng.fromState(ckpt.state.rng.update);
       checkpoints = readCheckpoints(outDir).filter((c) => c.step <= st.step);
       log(`behaviour: resuming ${settings.env} at step ${st.step} (episode ${st.episode})`);
     } else {
       mkdirSync(join(outDir, "policies"), { recursive: true });
       writeJsonAtomic(join(outDir, "run.json"), settings);
       buffer = new ReplayBuffer({ obsDim, actDim, nq: env.sim.nq, nv: env.sim.nv, capacity: settings.sac.replaySize });
-      st = {
-        step: 0,
-        updates: 0,
-        episode: 0,
-        episodeStartRow: 0,
-        actRng: root.split("act").getState(),
-        updateRng: root.split("update").getState(),
-        optimisers: { actor: { step: 0 }, critic: { step: 0 }, alpha: { step: 0 } },
-        wallSeconds: 0,
-        files: { state: "", replay: "" },
-      };
+      st = { step: 0, updates: 0, episode: 0, episodeStartRow: 0, wallSeconds: 0 };
+      actRng = root.split("act");
+      updateRng = root.split("update");
       checkpoints = [];
       log(`behaviour: new SAC run on ${settings.env}, seed ${settings.seed}, in ${outDir}`);
     }
 
-    const actRng = Rng.fromState(st.actRng);
-    const updateRng = Rng.fromState(st.updateRng);
     let obs = env.reset({ seed: episodeSeed(settings.seed, st.episode) });
     let episodeReturn = 0;
     // Rebuild the episode in progress: replay its stored actions from the same reset.
@@ -295,48 +261,50 @@ export async function trainBehaviour(opts: TrainOptions): Promise<CheckpointEntr
         log(`behaviour: step ${st.step}/${opts.steps}  episodes ${st.episode}  ${rate.toFixed(1)} steps/s  q ${lastLosses?.q.toFixed(1) ?? "-"}  alpha ${lastLosses?.alpha.toFixed(3) ?? "-"}`);
       }
       if (st.step % settings.checkpointEvery === 0) {
-        const ev = evaluateAgent(agent, evalEnv, settings.evalEpisodes);
-        st.actRng = actRng.getState();
-        st.updateRng = updateRng.getState();
+        const policy = policyPath(outDir, st.step);
+        saveArrays(policy, agent.policyArrays());
+        const ev = await evaluate(sacPolicySpec(policy), settings.env, { episodes: settings.evalEpisodes, seed: EVAL_SEED, workers: 0 });
         st.wallSeconds = wallBase + (performance.now() - started) / 1000;
         const entry: CheckpointEntry = {
           step: st.step,
           updates: st.updates,
           episodes: st.episode,
-          evalReturn: mean(ev.returns),
+          evalReturn: ev.returnMean,
           evalReturns: ev.returns,
-          evalLength: ev.meanLength,
+          evalLength: ev.lengthMean,
+          evalScore: ev.normalizedMean,
           trainReturn: mean(finished),
           losses: lastLosses,
-          policy: policyPath(outDir, st.step).slice(outDir.length + 1),
+          policy: policy.slice(outDir.length + 1),
           wallSeconds: st.wallSeconds,
         };
         finished = [];
-        saveCheckpoint(outDir, agent, buffer, st, entry, checkpoints);
-        log(`behaviour: checkpoint ${st.step}  eval return ${entry.evalReturn.toFixed(1)} (len ${ev.meanLength.toFixed(0)})  train return ${entry.trainReturn.toFixed(1)}  ${(st.wallSeconds / 60).toFixed(1)} min`);
+        // The entry goes in before the checkpoint: a resume drops entries past the checkpoint's step.
+        checkpoints.push(entry);
+        writeJsonAtomic(join(outDir, "checkpoints.json"), checkpoints);
+        saveCheckpoint(join(outDir, "checkpoint"), {
+          state: {
+            algo: BEHAVIOUR_ALGO,
+            phase: "agent",
+            modelStep: 0,
+            agentStep: st.updates,
+            dims: { obsDim, actDim },
+            dataset: { name: `online:${settings.env}`, path: "" },
+            rng: { act: actRng.getState(), update: updateRng.getState() },
+            loop: { ...st },
+          },
+          groups: { agent: agent.group() },
+          config: { algo: BEHAVIOUR_ALGO, ...settings },
+          obsStats: null,
+          arrays: { replay: buffer.toArrays() },
+        });
+        const score = ev.normalizedMean === null ? "" : `  score ${ev.normalizedMean.toFixed(1)}`;
+        log(`behaviour: checkpoint ${st.step}  eval return ${entry.evalReturn.toFixed(1)}${score} (len ${ev.lengthMean.toFixed(0)})  train return ${entry.trainReturn.toFixed(1)}  ${(st.wallSeconds / 60).toFixed(1)} min`);
       }
     }
     return checkpoints;
   } finally {
     agent.dispose();
     env.close();
-    evalEnv.close();
   }
-}
-
-function saveCheckpoint(outDir: string, agent: SacAgent, buffer: ReplayBuffer, st: TrainState, entry: CheckpointEntry, checkpoints: CheckpointEntry[]): void {
-  saveArrays(policyPath(outDir, st.step), agent.policyArrays());
-  const opt = agent.optimiserStates();
-  st.optimisers = { actor: { step: opt.actor.step }, critic: { step: opt.critic.step }, alpha: { step: opt.alpha.step } };
-  const previous = st.files;
-  const tag = String(st.step).padStart(7, "0");
-  st.files = { state: `state-${tag}.bin`, replay: `replay-${tag}.bin` };
-  buffer.save(join(outDir, st.files.replay));
-  saveArrays(join(outDir, st.files.state), new Map([...agent.stateArrays(), ...optimiserArrays(opt)]));
-  // The entry goes in before the commit point: a resume drops entries past the committed step.
-  checkpoints.push(entry);
-  writeJsonAtomic(join(outDir, "checkpoints.json"), checkpoints);
-  writeJsonAtomic(join(outDir, "state.json"), st);
-  // Only once the new state.json is in place are the previous checkpoint's files unreferenced.
-  for (const f of [previous.state, previous.replay]) if (f !== "" && !Object.values(st.files).includes(f)) rmSync(join(outDir, f), { force: true });
 }

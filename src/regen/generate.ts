@@ -13,7 +13,6 @@
  */
 import { createRequire } from "node:module";
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { Rng } from "../engine/rng.js";
 import { loadArrays, type NamedArray } from "../engine/serialize.js";

@@ -13,8 +13,7 @@ import { evaluate } from "../eval/evaluate.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import { PROVENANCE_LABEL, sha256File, type Variant } from "../data/registry.js";
 import { resolveSacConfig, sacPolicySpec } from "./sac.js";
-import { policyPath, readCheckpoints, readSettings, replayFileOf, type CheckpointEntry } from "./behaviour.js";
-import { ReplayBuffer } from "./replay.js";
+import { policyPath, readCheckpoints, readReplay, readSettings, type CheckpointEntry } from "./behaviour.js";
 
 export type PolicyVariant = "medium" | "expert";
 
@@ -84,13 +83,11 @@ export function replayLogPath(env: string, dir = defaultPolicyDir()): string {
  * The rewards are the check that a re-simulation matches the run.
  */
 export function writeReplayLog(runDir: string, rows: number, dest: string): void {
-  const file = replayFileOf(runDir);
-  if (!existsSync(file)) throw new UserError(`${runDir}: no replay buffer (${file})`);
-  const buf = ReplayBuffer.load(file);
+  const buf = readReplay(runDir);
   if (buf.total > buf.size) {
-    throw new UserError(`${file}: the buffer has wrapped (${buf.total} steps, capacity ${buf.size}); the rows from the start of the run are gone`);
+    throw new UserError(`${runDir}: the replay buffer has wrapped (${buf.total} steps, capacity ${buf.size}); the rows from the start of the run are gone`);
   }
-  if (buf.size < rows) throw new UserError(`${file}: holds ${buf.size} rows, fewer than the ${rows} asked for`);
+  if (buf.size < rows) throw new UserError(`${runDir}: the replay buffer holds ${buf.size} rows, fewer than the ${rows} asked for`);
   const c = buf.inOrder(rows);
   saveArrays(
     dest,

@@ -7,7 +7,7 @@
  * (`inOrder` still returns oldest first). Saved files are always written oldest first.
  */
 import type { Rng } from "../engine/rng.js";
-import { loadArrays, type NamedArray, saveArrays } from "../engine/serialize.js";
+import type { NamedArray } from "../engine/serialize.js";
 import { UserError } from "../errors.js";
 import type { SacBatch } from "./sac.js";
 
@@ -168,7 +168,8 @@ export class ReplayBuffer {
     return this.cols[c].subarray(i * w, (i + 1) * w);
   }
 
-  save(path: string): void {
+  /** The buffer as named arrays, oldest row first (what a behaviour run's checkpoint keeps as replay.bin). */
+  toArrays(): Map<string, NamedArray> {
     const s = this.spec;
     const cols = this.inOrder();
     const arrays = new Map<string, NamedArray>();
@@ -176,11 +177,11 @@ export class ReplayBuffer {
     // The file holds float32 only; integers below 2^24 (16.7 M) are exact, far above any run's step count.
     arrays.set("total", { shape: [1], data: Float32Array.from([this.total]) });
     for (const c of COLUMNS) arrays.set(c, { shape: [this.stored, this.width(c)], data: cols[c] });
-    saveArrays(path, arrays);
+    return arrays;
   }
 
-  static load(path: string): ReplayBuffer {
-    const arrays = loadArrays(path);
+  /** A buffer from `toArrays()`'s arrays; `path` names their file in errors. */
+  static fromArrays(arrays: Map<string, NamedArray>, path: string): ReplayBuffer {
     const get = (k: string) => {
       const a = arrays.get(k);
       if (!a) throw new UserError(`${path}: replay file has no '${k}' array`);

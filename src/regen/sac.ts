@@ -13,7 +13,8 @@
 import { initEngine, tf } from "../engine/tf.js";
 import { MLP, Module } from "../engine/nn.js";
 import { TanhNormal } from "../engine/distributions.js";
-import { Adam, type AdamState } from "../engine/optim.js";
+import { Adam } from "../engine/optim.js";
+import type { ParamGroup } from "../algorithms/plugin.js";
 import { Rng } from "../engine/rng.js";
 import { assignArrays, loadArrays, type NamedArray, variablesToArrays } from "../engine/serialize.js";
 import type { PolicyFactory, PolicySpec } from "../eval/policy.js";
@@ -354,31 +355,20 @@ export class SacAgent {
     assignArrays(this.actor.namedParams(), arrays, "actor/", source);
   }
 
-  /** Every parameter (actor, critics, targets, temperature) for a full checkpoint. */
-  stateArrays(): Map<string, NamedArray> {
-    return new Map([
-      ...variablesToArrays(this.actor.namedParams(), "actor/"),
-      ...variablesToArrays(this.critic.namedParams(), "critic/"),
-      ...variablesToArrays(this.criticTarget.namedParams(), "critic_target/"),
-      ...variablesToArrays(this.temperature.namedParams(), "temperature/"),
-    ]);
-  }
-
-  loadStateArrays(arrays: Map<string, NamedArray>, source: string): void {
-    assignArrays(this.actor.namedParams(), arrays, "actor/", source);
-    assignArrays(this.critic.namedParams(), arrays, "critic/", source);
-    assignArrays(this.criticTarget.namedParams(), arrays, "critic_target/", source);
-    assignArrays(this.temperature.namedParams(), arrays, "temperature/", source);
-  }
-
-  optimiserStates(): Record<"actor" | "critic" | "alpha", AdamState> {
-    return { actor: this.actorOpt.getState(), critic: this.criticOpt.getState(), alpha: this.alphaOpt.getState() };
-  }
-
-  setOptimiserStates(s: Record<"actor" | "critic" | "alpha", AdamState>): void {
-    this.actorOpt.setState(s.actor);
-    this.criticOpt.setState(s.critic);
-    this.alphaOpt.setState(s.alpha);
+  /**
+   * Every parameter (actor, critics, targets, temperature) and the three optimisers, as the one parameter group of a
+   * behaviour run's checkpoint (src/algorithms/checkpoint.ts).
+   */
+  group(): ParamGroup {
+    return {
+      params: new Map([
+        ...this.actor.namedParams("actor/"),
+        ...this.critic.namedParams("critic/"),
+        ...this.criticTarget.namedParams("critic_target/"),
+        ...this.temperature.namedParams("temperature/"),
+      ]),
+      optimisers: { actor: this.actorOpt, critic: this.criticOpt, alpha: this.alphaOpt },
+    };
   }
 
   dispose(): void {

@@ -4,12 +4,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initEngine } from "../../src/engine/tf.js";
-import { readCheckpoints, replayFileOf, trainBehaviour } from "../../src/regen/behaviour.js";
+import { readCheckpoints, readReplay, trainBehaviour } from "../../src/regen/behaviour.js";
 import { makeDataset } from "../../src/regen/generate.js";
 import { parseDatasetName, sha256File } from "../../src/data/registry.js";
 import { exportBehaviourPolicy, replayLogPath, type PolicyCard } from "../../src/regen/policies.js";
 import { loadArrays, saveArrays } from "../../src/engine/serialize.js";
-import { ReplayBuffer } from "../../src/regen/replay.js";
 import { H5Reader } from "../../src/data/h5.js";
 import { UserError } from "../../src/errors.js";
 import { TINY } from "./tiny.js";
@@ -112,7 +111,7 @@ test("medium and medium-replay from a (tiny) behaviour run; missing policies and
   const replayName = parseDatasetName("clap:hopper/medium-replay");
   const replay = await makeDataset(replayName, { seed: 0, policyDir: assets });
   assert.equal(replay.card.rows, 120);
-  const buf = ReplayBuffer.load(replayFileOf(run)).inOrder(120);
+  const buf = readReplay(run).inOrder(120);
   const flag = (x: Float32Array) => Array.from(x, (v) => (v !== 0 ? 1 : 0));
   const rr = await H5Reader.open(replay.card.path);
   try {

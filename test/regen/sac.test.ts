@@ -4,7 +4,7 @@ import { initEngine, tf } from "../../src/engine/tf.js";
 import { Rng } from "../../src/engine/rng.js";
 import { SacActor, SacAgent, TwinQ, resolveSacConfig } from "../../src/regen/sac.js";
 import { UserError } from "../../src/errors.js";
-import type { NamedArray } from "../../src/engine/serialize.js";
+import { variablesToArrays, type NamedArray } from "../../src/engine/serialize.js";
 
 before(async () => {
   await initEngine();
@@ -41,7 +41,7 @@ test("critic target matches a hand computation on a tiny batch", () => {
   const got = Array.from(y.dataSync());
   // The reparameterisation noise the target draws: Normal.rsample uses tf.randomNormal(shape, 0, 1, seed).
   const eps = tf.randomNormal([B, actDim], 0, 1, "float32", seed).dataSync();
-  const arrays = agent.stateArrays();
+  const arrays = variablesToArrays(agent.group().params);
   for (let i = 0; i < B; i++) {
     const s = nextObs.slice(i * obsDim, (i + 1) * obsDim);
     const out = mlpForward(arrays, "actor/", s);

@@ -8,7 +8,7 @@ import { field, runSchema, upgradeConfig, validateConfig, type AddedFields, type
 import { buildConfig, isAntmaze, presetConfig, resolveCommon, type ConfigDef, type ConfigSources } from "../../config/presets.js";
 import { MODEL_SCHEMA } from "../../models/latent-action-model.js";
 
-const { int, intOrNull, num, numOrNull, bool, oneOf } = field;
+const { int, intOrNull, num, numOrNull, oneOf } = field;
 
 export const POLICY_SCHEMA = {
   /** "box": x ~ tanh-Normal, ũ = μ + εσx (the constrained policy). "none": unbounded Normal over u (ablation). */
