@@ -24,7 +24,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { InvalidArgumentError, type Command } from "commander";
 import { UserError } from "../errors.js";
-import { algorithm, buildRunConfig } from "../algorithms/registry.js";
+import { ALGORITHM_NAMES, DEFAULT_ALGORITHM, algorithm, buildRunConfig } from "../algorithms/registry.js";
 import { envInfo } from "../envs/registry.js";
 import { existingRun } from "../training/run-dir.js";
 import { readRuns, writeComparison } from "../report/compare.js";
@@ -248,7 +248,7 @@ export function registerSweepCommand(program: Command): void {
     )
     .option("--datasets <list>", "comma-separated dataset names or paths (as train --dataset); required")
     .option("--seeds <list>", "seeds: a range 0-3, a list 0,2,5, or both; required", parseSeeds)
-    .option("--algo <name>", "algorithm", "clap")
+    .option("--algo <name>", `algorithm: ${ALGORITHM_NAMES.join(", ")}`, DEFAULT_ALGORITHM)
     .option("--preset <name>", "config preset: tiny, small (default), full")
     .option("--set <key=value>", "config override for every run (repeatable)", collect, [])
     .option("--jobs <n>", "runs at a time (each is one process)", positiveInt("--jobs"), 1)

@@ -34,6 +34,26 @@ export function gradError(
   return maxDiff / Math.max(maxAbs, 1e-8);
 }
 
+/**
+ * gradError with respect to parameters: the variables themselves are the inputs, so the analytic gradient is
+ * tf.grads through the module; for the finite differences `loss` runs with the perturbed values assigned in their place.
+ */
+export function paramGradError(vars: tf.Variable[], loss: () => tf.Scalar, { eps = 1e-3, probes = 4 }: { eps?: number; probes?: number } = {}): number {
+  const saved = vars.map((v) => v.clone());
+  const f = (...xs: tf.Tensor[]): tf.Scalar => {
+    const swapped = xs.map((x, i) => x !== vars[i]);
+    xs.forEach((x, i) => swapped[i] && vars[i].assign(x));
+    const out = loss();
+    xs.forEach((_, i) => swapped[i] && vars[i].assign(saved[i]));
+    return out;
+  };
+  try {
+    return tf.tidy(() => gradError(f, vars, { eps, probes }));
+  } finally {
+    tf.dispose(saved);
+  }
+}
+
 /** Random tensor with entries N(0, scale²) from a seeded stream (float64 math, float32 storage). */
 export function randn(shape: number[], seed: number, scale = 1): tf.Tensor {
   const rng = new Rng(seed);

@@ -11,7 +11,7 @@ import { buildRunConfig, resolveRunConfig } from "../../src/algorithms/registry.
 import { PlasAgent } from "../../src/algorithms/plas/agent.js";
 import type { PlasConfig } from "../../src/algorithms/plas/config.js";
 import { LatentActor, PlasVae, softClippedTarget, TwinCritic } from "../../src/algorithms/plas/networks.js";
-import { gradError, randn } from "../helpers/gradcheck.js";
+import { paramGradError, randn } from "../helpers/gradcheck.js";
 import { ACT_DIM, OBS_DIM, makeStore } from "./synthetic.js";
 
 before(async () => {
@@ -23,26 +23,6 @@ function config(...sets: string[]): PlasConfig {
 }
 
 const dims = { obsDim: OBS_DIM, actDim: ACT_DIM };
-
-/**
- * gradError with respect to parameters: the variables themselves are the inputs, so the analytic gradient is
- * tf.grads through the module; for the finite differences `loss` runs with the perturbed values assigned in their place.
- */
-function paramGradError(vars: tf.Variable[], loss: () => tf.Scalar): number {
-  const saved = vars.map((v) => v.clone());
-  const f = (...xs: tf.Tensor[]): tf.Scalar => {
-    const swapped = xs.map((x, i) => x !== vars[i]);
-    xs.forEach((x, i) => swapped[i] && vars[i].assign(x));
-    const out = loss();
-    xs.forEach((_, i) => swapped[i] && vars[i].assign(saved[i]));
-    return out;
-  };
-  try {
-    return tf.tidy(() => gradError(f, vars, { eps: 1e-3, probes: 4 }));
-  } finally {
-    tf.dispose(saved);
-  }
-}
 
 function pick(params: Map<string, tf.Variable>, names: string[]): tf.Variable[] {
   return names.map((n) => {
