@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { initEngine } from "../engine/tf.js";
 import { Rng } from "../engine/rng.js";
-import { SacAgent } from "../regen/sac.js";
+import { SacAgent } from "../algorithms/sac.js";
 import { makeDataset } from "../regen/generate.js";
 import { policyFiles } from "../regen/policies.js";
 import { parseDatasetName } from "../data/registry.js";

@@ -23,7 +23,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../engine/rng.js";
 import { saveArrays } from "../engine/serialize.js";
-import { resolveSacConfig, SacAgent, sacPolicySpec, type SacConfig, type SacLosses } from "./sac.js";
+import { resolveSacConfig, SacAgent, sacPolicySpec, type SacConfig, type SacLosses } from "../algorithms/sac.js";
 import { makeEnv } from "../envs/registry.js";
 import type { MujocoEnv } from "../envs/mujoco-env.js";
 import { evaluate } from "../eval/evaluate.js";

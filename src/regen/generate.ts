@@ -16,7 +16,7 @@ import { existsSync, readFileSync, statSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { Rng } from "../engine/rng.js";
 import { loadArrays, type NamedArray } from "../engine/serialize.js";
-import { SacActor } from "./sac.js";
+import { SacActor } from "../algorithms/sac.js";
 import { envInfo, makeEnv } from "../envs/registry.js";
 import type { MujocoEnv } from "../envs/mujoco-env.js";
 import type { ScalarValue, WriteArray } from "../data/h5.js";

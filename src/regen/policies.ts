@@ -12,7 +12,7 @@ import { loadArrays, saveArrays } from "../engine/serialize.js";
 import { evaluate } from "../eval/evaluate.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import { PROVENANCE_LABEL, sha256File, type Variant } from "../data/registry.js";
-import { resolveSacConfig, sacPolicySpec } from "./sac.js";
+import { resolveSacConfig, sacPolicySpec } from "../algorithms/sac.js";
 import { policyPath, readCheckpoints, readReplay, readSettings, type CheckpointEntry } from "./behaviour.js";
 
 export type PolicyVariant = "medium" | "expert";

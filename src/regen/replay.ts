@@ -9,7 +9,7 @@
 import type { Rng } from "../engine/rng.js";
 import type { NamedArray } from "../engine/serialize.js";
 import { UserError } from "../errors.js";
-import type { SacBatch } from "./sac.js";
+import type { SacBatch } from "../algorithms/sac.js";
 
 export interface ReplaySpec {
   obsDim: number;

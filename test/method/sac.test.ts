@@ -2,9 +2,10 @@ import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { initEngine, tf } from "../../src/engine/tf.js";
 import { Rng } from "../../src/engine/rng.js";
-import { SacActor, SacAgent, TwinQ, resolveSacConfig } from "../../src/regen/sac.js";
+import { SacActor, SacAgent, TwinQ, resolveSacConfig } from "../../src/algorithms/sac.js";
 import { UserError } from "../../src/errors.js";
 import { variablesToArrays, type NamedArray } from "../../src/engine/serialize.js";
+import { randn } from "../helpers/gradcheck.js";
 
 before(async () => {
   await initEngine();
@@ -83,6 +84,46 @@ test("the temperature rises when the entropy target is above the policy's entrop
   const low = alphaAfter(-50);
   assert.ok(high.after > high.before, `target entropy 50: alpha ${high.before} -> ${high.after} should rise`);
   assert.ok(low.after < low.before, `target entropy -50: alpha ${low.before} -> ${low.after} should fall`);
+});
+
+test("MOBILE's reading: the deterministic backup drops the entropy term, the floor clamps the target, α can stay fixed", () => {
+  const obsDim = 3;
+  const actDim = 2;
+  const B = 4;
+  const batch = { rew: tf.tensor1d([1, -30, 2, -40]), nextObs: randn([B, obsDim], 6) as tf.Tensor2D, terminal: tf.tensor1d([0, 1, 0, 0]) };
+  const make = (cfg: Record<string, unknown>) => new SacAgent(obsDim, actDim, new Rng(3), { hidden: [5, 4], initAlpha: 0.7, gamma: 0.9, ...cfg });
+  const soft = make({});
+  const det = make({ deterministicBackup: true });
+  const floored = make({ deterministicBackup: true, targetFloor: 0 });
+  const [ys, yd, yf] = [soft, det, floored].map((a) => Array.from(a.targetValue(batch, 77).dataSync()));
+  // The same sampled next action (same seed), so the difference is exactly γ (1 − d) α log π(a'|s').
+  const dist = soft.policy(batch.nextObs);
+  const { x, y } = dist.rsample(77);
+  const logPi = dist.logProbPre(y, x).dataSync();
+  const terminal = [0, 1, 0, 0];
+  for (let i = 0; i < B; i++) {
+    const expected = ys[i] + 0.9 * (1 - terminal[i]) * 0.7 * logPi[i];
+    assert.ok(Math.abs(yd[i] - expected) < 1e-4 * (1 + Math.abs(expected)), `row ${i}: deterministic ${yd[i]} vs ${expected}`);
+    assert.equal(yf[i], Math.max(0, yd[i]), `row ${i}: floored at 0`);
+  }
+  assert.ok(yd.some((v) => v < 0), "the floor has something to clamp");
+  const fixed = make({ autoAlpha: false, lr: 0.01, batchSize: B });
+  const alphaBefore = fixed.alpha;
+  fixed.update(randomBatch(new Rng(8), 16, obsDim, actDim), new Rng(1));
+  assert.equal(fixed.alpha, alphaBefore, "autoAlpha off: α does not move");
+  tf.dispose([batch.rew, batch.nextObs, batch.terminal, x, y]);
+  for (const a of [soft, det, floored, fixed]) a.dispose();
+});
+
+test("per-part learning rates reach their optimisers and bad values are refused", () => {
+  const cfg = resolveSacConfig({ lr: 3e-4, actorLr: 1e-4, alphaLr: 1e-4 });
+  assert.deepEqual([cfg.actorLr, cfg.criticLr, cfg.alphaLr], [1e-4, null, 1e-4]);
+  assert.throws(() => resolveSacConfig({ criticLr: -1 }), /criticLr must be a positive number/);
+  assert.throws(() => resolveSacConfig({ targetFloor: Number.NaN }), /targetFloor must be a number or null/);
+  const agent = new SacAgent(3, 1, new Rng(1), { hidden: [4], actorLr: 1e-4, criticLr: 3e-4, alphaLr: 2e-4 });
+  const lrs = Object.values(agent.group().optimisers).map((o) => o.lr);
+  assert.deepEqual(lrs, [1e-4, 3e-4, 2e-4]);
+  agent.dispose();
 });
 
 test("a frozen critic passes the same input gradient as the trainable one", () => {

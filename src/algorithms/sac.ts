@@ -1,11 +1,16 @@
 /**
- * Online soft actor-critic (docs/design/datasets.md §6.1), used to train the behaviour policies of the regenerated datasets.
- * It belongs to the regeneration layer, not to the offline algorithms: it is no plug-in and not in the algorithm registry.
+ * Soft actor-critic, the one implementation of it: online, it trains the behaviour policies of the regenerated datasets
+ * (docs/design/datasets.md §6.1, src/regen/behaviour.ts); offline, it is the learner MOPO and MOBILE train on mixed
+ * real and model transitions (docs/design/method.md §17.2, §17.3). A learner, not an algorithm: no plug-in, not in
+ * the registry.
  *
  * - Actor: obs → 2 × 256 ReLU → [mean, log std] (log std clipped to [logStdMin, logStdMax]); actions are
  *   tanh(N(mean, std)), the rlkit tanh-Gaussian that D4RL's behaviour policies used.
  * - Twin critics Q1, Q2 on [obs, act], 2 × 256 ReLU, with Polyak-averaged target copies.
- * - Automatic entropy tuning: α = exp(log α) is trained towards the target entropy −actDim.
+ * - Automatic entropy tuning: α = exp(log α) is trained towards the target entropy −actDim (`autoAlpha`; off, α stays
+ *   at `initAlpha`).
+ * - Target y = r + γ (1 − d) (min Q'(s', a') − α log π(a'|s')), a' ~ π(s'); MOBILE's reading drops the entropy term
+ *   (`deterministicBackup`) and clamps y from below (`targetFloor`), and penalises r before it gets here.
  *
  * One `update()` is one gradient step on the critics, the actor and the temperature, then the Polyak update.
  * All randomness comes from the `Rng` passed in, so runs (and resumed runs) are reproducible.
@@ -14,7 +19,7 @@ import { initEngine, tf } from "../engine/tf.js";
 import { MLP, Module } from "../engine/nn.js";
 import { TanhNormal } from "../engine/distributions.js";
 import { Adam } from "../engine/optim.js";
-import type { ParamGroup } from "../algorithms/plugin.js";
+import type { ParamGroup } from "./plugin.js";
 import { Rng } from "../engine/rng.js";
 import { assignArrays, loadArrays, type NamedArray, variablesToArrays } from "../engine/serialize.js";
 import type { PolicyFactory, PolicySpec } from "../eval/policy.js";
@@ -22,7 +27,11 @@ import { UserError } from "../errors.js";
 
 export interface SacConfig {
   hidden: number[];
+  /** Learning rate of the actor, the critics and the temperature, unless the one of a part is set below. */
   lr: number;
+  actorLr: number | null;
+  criticLr: number | null;
+  alphaLr: number | null;
   gamma: number;
   tau: number;
   batchSize: number;
@@ -33,6 +42,12 @@ export interface SacConfig {
   /** Entropy target; null means −actDim (the usual heuristic). */
   targetEntropy: number | null;
   initAlpha: number;
+  /** Train α towards the entropy target; false keeps α = initAlpha. */
+  autoAlpha: boolean;
+  /** Leave the entropy term out of the critic target (MOBILE). */
+  deterministicBackup: boolean;
+  /** Clamp the critic target from below (MOBILE: 0); null: no clamp. */
+  targetFloor: number | null;
   logStdMin: number;
   logStdMax: number;
   /** Adam epsilon; 1e-8 as in PyTorch, which rlkit's SAC used. */
@@ -42,6 +57,9 @@ export interface SacConfig {
 export const SAC_DEFAULTS: Readonly<SacConfig> = Object.freeze({
   hidden: [256, 256],
   lr: 3e-4,
+  actorLr: null,
+  criticLr: null,
+  alphaLr: null,
   gamma: 0.99,
   tau: 0.005,
   batchSize: 256,
@@ -49,6 +67,9 @@ export const SAC_DEFAULTS: Readonly<SacConfig> = Object.freeze({
   updatesPerStep: 1,
   targetEntropy: null,
   initAlpha: 1,
+  autoAlpha: true,
+  deterministicBackup: false,
+  targetFloor: null,
   logStdMin: -20,
   logStdMax: 2,
   adamEps: 1e-8,
@@ -62,6 +83,8 @@ export function resolveSacConfig(partial: Partial<SacConfig> = {}): SacConfig {
     if (!(typeof v === "number" && v > 0 && Number.isFinite(v))) throw new UserError(`SAC config: ${k} must be a positive number, got ${v}`);
   };
   for (const k of ["lr", "tau", "batchSize", "replaySize", "updatesPerStep", "initAlpha", "adamEps"] as const) positive(k);
+  for (const k of ["actorLr", "criticLr", "alphaLr"] as const) if (c[k] !== null) positive(k);
+  if (c.targetFloor !== null && !Number.isFinite(c.targetFloor)) throw new UserError(`SAC config: targetFloor must be a number or null, got ${c.targetFloor}`);
   if (!(c.gamma >= 0 && c.gamma <= 1)) throw new UserError(`SAC config: gamma must be in [0, 1], got ${c.gamma}`);
   if (!(c.tau <= 1)) throw new UserError(`SAC config: tau must be in (0, 1], got ${c.tau}`);
   if (!c.hidden.every((h) => Number.isInteger(h) && h > 0)) throw new UserError(`SAC config: hidden must be positive integers, got [${c.hidden}]`);
@@ -262,10 +285,10 @@ export class SacAgent {
     this.criticTarget = new TwinQ(obsDim + actDim, this.cfg.hidden, rng.split("critic"));
     this.temperature = new Temperature(this.cfg.initAlpha);
     this.targetEntropy = this.cfg.targetEntropy ?? -actDim;
-    const adam = { lr: this.cfg.lr, eps: this.cfg.adamEps };
-    this.actorOpt = new Adam(this.actor.namedParams(), adam);
-    this.criticOpt = new Adam(this.critic.namedParams(), adam);
-    this.alphaOpt = new Adam(this.temperature.namedParams(), adam);
+    const c = this.cfg;
+    this.actorOpt = new Adam(this.actor.namedParams(), { lr: c.actorLr ?? c.lr, eps: c.adamEps });
+    this.criticOpt = new Adam(this.critic.namedParams(), { lr: c.criticLr ?? c.lr, eps: c.adamEps });
+    this.alphaOpt = new Adam(this.temperature.namedParams(), { lr: c.alphaLr ?? c.lr, eps: c.adamEps });
   }
 
   get alpha(): number {
@@ -287,15 +310,18 @@ export class SacAgent {
     return this.pi.act(obs, rng);
   }
 
-  /** y = r + γ (1 − terminal) (min Q'(s', a') − α log π(a'|s')), a' ~ π(s'); a constant for the critic step. */
+  /**
+   * y = r + γ (1 − terminal) (min Q'(s', a') − α log π(a'|s')), a' ~ π(s'), without the entropy term under
+   * `deterministicBackup` and clamped at `targetFloor`; a constant for the critic step.
+   */
   targetValue(batch: { rew: tf.Tensor1D; nextObs: tf.Tensor2D; terminal: tf.Tensor1D }, seed: number): tf.Tensor1D {
     return tf.tidy(() => {
       const dist = this.policy(batch.nextObs);
       const { x, y } = dist.rsample(seed);
-      const logPi = dist.logProbPre(y, x);
       const qMin = tf.min(this.qValues(this.criticTarget, batch.nextObs, x), 0);
-      const soft = tf.sub(qMin, tf.mul(tf.exp(this.temperature.logAlpha), logPi));
-      return tf.add(batch.rew, tf.mul(tf.mul(this.cfg.gamma, tf.sub(1, batch.terminal)), soft)) as tf.Tensor1D;
+      const next = this.cfg.deterministicBackup ? qMin : tf.sub(qMin, tf.mul(tf.exp(this.temperature.logAlpha), dist.logProbPre(y, x)));
+      const target = tf.add(batch.rew, tf.mul(tf.mul(this.cfg.gamma, tf.sub(1, batch.terminal)), next)) as tf.Tensor1D;
+      return this.cfg.targetFloor === null ? target : (tf.maximum(target, this.cfg.targetFloor) as tf.Tensor1D);
     });
   }
 
@@ -329,13 +355,13 @@ export class SacAgent {
 
     // The temperature gradient only needs E[log π + H̄] of the actions just drawn, a constant here.
     const logPi = actor.terms.logPi;
-    const alphaStep = this.alphaOpt.minimize(() => ({
-      loss: tf.neg(tf.mul(this.temperature.logAlpha, logPi + this.targetEntropy)) as tf.Scalar,
-    }));
+    const alphaLoss = this.cfg.autoAlpha
+      ? this.alphaOpt.minimize(() => ({ loss: tf.neg(tf.mul(this.temperature.logAlpha, logPi + this.targetEntropy)) as tf.Scalar })).loss
+      : 0;
 
     this.polyak();
     tf.dispose([obs, act, rew, nextObs, terminal, target]);
-    return { critic: critic.loss, actor: actor.loss, alphaLoss: alphaStep.loss, alpha, logPi, q: critic.terms.q };
+    return { critic: critic.loss, actor: actor.loss, alphaLoss, alpha, logPi, q: critic.terms.q };
   }
 
   private polyak(): void {
