@@ -194,6 +194,32 @@ export class DynamicsEnsemble extends Module {
     });
   }
 
+  /**
+   * Next observations sampled from the elites (MOBILE's `num_samples` draws, docs/design/method.md §17.3):
+   * [samples, elites, B, obsDim], row-major, next = obs + Δ with Δ ~ N(μ_i, σ_i²) from `rng`.
+   */
+  sampleNext(obs: tf.Tensor2D, act: tf.Tensor2D, samples: number, rng: Rng): Float32Array {
+    const { mean, std } = this.predict(obs, act);
+    const m = mean.dataSync() as Float32Array;
+    const sd = std.dataSync() as Float32Array;
+    const o = obs.dataSync() as Float32Array;
+    tf.dispose([mean, std]);
+    const B = obs.shape[0];
+    const d = this.dims.obsDim;
+    const w = this.outDim;
+    const out = new Float32Array(samples * this.elites.length * B * d);
+    let k = 0;
+    for (let s = 0; s < samples; s++) {
+      for (const e of this.elites) {
+        for (let b = 0; b < B; b++) {
+          const at = (e * B + b) * w;
+          for (let j = 0; j < d; j++) out[k++] = o[b * d + j] + m[at + j] + sd[at + j] * rng.normal();
+        }
+      }
+    }
+    return out;
+  }
+
   /** Member i's slice of every parameter (for snapshots): name → values. */
   memberArrays(i: number): Map<string, Float32Array> {
     const out = new Map<string, Float32Array>();

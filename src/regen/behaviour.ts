@@ -28,7 +28,7 @@ import { makeEnv } from "../envs/registry.js";
 import type { MujocoEnv } from "../envs/mujoco-env.js";
 import { evaluate } from "../eval/evaluate.js";
 import { loadCheckpointWith, saveCheckpoint, type LoadedCheckpoint } from "../algorithms/checkpoint.js";
-import { ReplayBuffer } from "./replay.js";
+import { ReplayBuffer } from "../algorithms/replay.js";
 import { writeJsonAtomic } from "../util/atomic.js";
 import { UserError } from "../errors.js";
 

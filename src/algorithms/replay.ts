@@ -2,6 +2,8 @@
  * The SAC replay buffer. It keeps every transition in arrival order with its terminal and timeout flags and
  * the simulator state before the step, because the medium-replay dataset is this buffer itself
  * (docs/design/datasets.md §6.1–§6.2): rows [0, k) are exactly the first k environment steps of the run, in order.
+ * The model buffer of MOPO and MOBILE (docs/design/method.md §17.2) is the same ring with no simulator state
+ * (`nq` = `nv` = 0): model rollouts have none.
  *
  * Storage grows by doubling up to `capacity`; past it the buffer is a ring that overwrites the oldest rows
  * (`inOrder` still returns oldest first). Saved files are always written oldest first.
@@ -9,7 +11,7 @@
 import type { Rng } from "../engine/rng.js";
 import type { NamedArray } from "../engine/serialize.js";
 import { UserError } from "../errors.js";
-import type { SacBatch } from "../algorithms/sac.js";
+import type { SacBatch } from "./sac.js";
 
 export interface ReplaySpec {
   obsDim: number;
@@ -53,8 +55,11 @@ export class ReplayBuffer {
   total = 0;
 
   constructor(readonly spec: ReplaySpec) {
-    for (const k of ["obsDim", "actDim", "nq", "nv", "capacity"] as const) {
+    for (const k of ["obsDim", "actDim", "capacity"] as const) {
       if (!(Number.isInteger(spec[k]) && spec[k] > 0)) throw new UserError(`replay buffer: ${k} must be a positive integer, got ${spec[k]}`);
+    }
+    for (const k of ["nq", "nv"] as const) {
+      if (!(Number.isInteger(spec[k]) && spec[k] >= 0)) throw new UserError(`replay buffer: ${k} must be a non-negative integer, got ${spec[k]}`);
     }
     this.allocated = Math.min(spec.capacity, INITIAL_ROWS);
     this.cols = this.allocate(this.allocated);

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ReplayBuffer } from "../../src/regen/replay.js";
+import { ReplayBuffer } from "../../src/algorithms/replay.js";
 import { Rng } from "../../src/engine/rng.js";
 import { loadArrays, saveArrays } from "../../src/engine/serialize.js";
 
