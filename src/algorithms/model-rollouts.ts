@@ -54,6 +54,7 @@ export function modelRollout(ens: DynamicsEnsemble, act: (obs: Float32Array, row
   const E = ens.opts.members;
   const out = { obs: [] as Float32Array[], act: [] as Float32Array[], rew: [] as Float32Array[], nextObs: [] as Float32Array[], terminal: [] as Float32Array[] };
   const stats = { rawRewardMean: 0, penaltyMean: 0, terminated: 0, numerical: 0, steps: 0 };
+  const elites = ens.elites;
   let obs = start;
   let rows = start.length / d;
   let count = 0;
@@ -71,7 +72,7 @@ export function modelRollout(ens: DynamicsEnsemble, act: (obs: Float32Array, row
     const terminal = new Float32Array(rows);
     const alive: number[] = [];
     for (let i = 0; i < rows; i++) {
-      const e = ens.elites[opts.rng.int(ens.elites.length)];
+      const e = elites[opts.rng.int(elites.length)];
       const at = (e * rows + i) * w;
       for (let j = 0; j < d; j++) next[i * d + j] = obs[i * d + j] + step.mean[at + j] + step.std[at + j] * opts.rng.normal();
       const raw = step.mean[at + d] + step.std[at + d] * opts.rng.normal();

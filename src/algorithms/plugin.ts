@@ -7,7 +7,9 @@
  *
  * Phases: "model" (phase 1: whatever the policy is trained against or with — a world model, a VAE of actions; 0
  * steps for model-free algorithms) then "agent" (phase 2: the policy, evaluated every `eval.every` steps). Each phase
- * trains on window batches (T consecutive entries of one episode) or on single transitions.
+ * trains on window batches (T consecutive entries of one episode), on single transitions, or on data the algorithm
+ * draws itself from the dataset it is handed at creation ("own": e.g. a dynamics ensemble with a holdout split and a
+ * batch per member). A phase may end before its step budget when the algorithm says so (`phaseDone`: early stopping).
  */
 import type { tf } from "../engine/tf.js";
 import type { Adam } from "../engine/optim.js";
@@ -16,6 +18,7 @@ import type { AddedFields, CommonConfig, Schema } from "../config/schema.js";
 import type { WindowBatch } from "../data/windows.js";
 import type { TransitionBatch } from "../data/transitions.js";
 import type { EpisodeStore, ObsStats } from "../data/store.js";
+import type { NamedArray } from "../engine/serialize.js";
 import type { ModelDims } from "../models/latent-action-model.js";
 import type { LatentActionModel } from "../models/latent-action-model.js";
 import type { Policy, PolicySpec } from "../eval/policy.js";
@@ -29,12 +32,28 @@ export interface ParamGroup {
 }
 
 export type PhaseName = "model" | "agent";
-export type BatchKind = "windows" | "transitions";
-export type Batch = WindowBatch | TransitionBatch;
+export type BatchKind = "windows" | "transitions" | "own";
+/** What an "own" phase's step receives: nothing; the algorithm draws its data itself. */
+export interface OwnBatch {
+  kind: "own";
+}
+export type Batch = WindowBatch | TransitionBatch | OwnBatch;
+
+/** The dataset an algorithm may draw from itself, with the observation statistics the run normalises with. */
+export interface TrainingData {
+  store: EpisodeStore;
+  /** null when the run does not normalise observations. */
+  stats: ObsStats | null;
+  /** The registered environment the data comes from, when known (e.g. for its termination rule). */
+  envId: string | null;
+}
 
 export interface PhaseSpec {
+  /** The step budget (the most steps the phase takes). */
   steps: number;
   batch: BatchKind;
+  /** Transitions per batch when not `data.batch` (e.g. the real part of a batch mixed with model data). */
+  batchSize?: number;
   /** Window batches also carry each entry's discounted return-to-go with this γ (WindowOptions.returnsToGo). */
   returnsToGo?: number;
 }
@@ -51,6 +70,16 @@ export interface Algorithm {
    * episode starts (`start`) — action errors, value estimates, … (docs/method.md, diagnostics).
    */
   diagnostics(batches: { all: WindowBatch; start: WindowBatch }): Record<string, number>;
+  /** True once a phase should end before its step budget (early stopping); asked after every step. */
+  phaseDone?(phase: PhaseName): boolean;
+  /** Called once when a phase has ended (budget spent or phaseDone), before the phase's model is saved. */
+  endPhase?(phase: PhaseName): void;
+  /**
+   * State beyond parameters, optimisers and RNG streams that an exact resume needs (e.g. a buffer of model rollouts),
+   * as tensor files of the checkpoint, and its restore.
+   */
+  extraState?(): Record<string, Map<string, NamedArray>>;
+  restoreExtraState?(read: (name: string) => Map<string, NamedArray>): void;
   /** A policy acting with the current parameters on raw observations, normalised with `stats`. */
   actingPolicy(stats: ObsStats | null, opts: { stochastic: boolean; posterior: "mean" | "sample" }): Policy;
   /** The algorithm's own random streams (initialisation excluded: it is used up at construction). */
@@ -76,7 +105,7 @@ export interface AlgorithmPlugin<C extends CommonConfig = CommonConfig> {
   discount?(config: C): number | null;
   /** Dataset-derived sizes the networks need beyond obs/action dims (e.g. a value scale); kept across resumes. */
   dims?(config: C, store: EpisodeStore): Partial<ModelDims>;
-  create(config: C, dims: ModelDims, rng: Rng): Algorithm;
+  create(config: C, dims: ModelDims, rng: Rng, data: TrainingData): Algorithm;
   /** Builds the trained policy from a checkpoint directory (evaluation in worker threads). */
   policySpec(checkpointDir: string, opts?: { stochastic?: boolean }): PolicySpec;
   /**
@@ -91,6 +120,9 @@ export interface AlgorithmPlugin<C extends CommonConfig = CommonConfig> {
   /** The behaviour model behind the report's action-distribution check, when the algorithm has one. */
   actionModel?(ckpt: LoadedCheckpoint<C>): { model: LatentActionModel; note?: never } | { model?: never; note: string };
 }
+
+/** The batch the trainer hands an "own" phase. */
+export const OWN_BATCH: OwnBatch = Object.freeze({ kind: "own" });
 
 /** A batch of the kind a phase declared, or a programming error. */
 export function asWindows(batch: Batch): WindowBatch {

@@ -10,6 +10,8 @@ import type { AlgorithmPlugin } from "./plugin.js";
 import { clap } from "./clap/index.js";
 import { bc } from "./bc/index.js";
 import { plas } from "./plas/index.js";
+import { mopo } from "./mopo/index.js";
+import { mobile } from "./mobile/index.js";
 
 /**
  * A plug-in with its config type erased. Safe because every config reaching a plug-in was built or validated by
@@ -19,7 +21,7 @@ function register<C extends CommonConfig>(plugin: AlgorithmPlugin<C>): Algorithm
   return plugin as unknown as AlgorithmPlugin;
 }
 
-const PLUGINS: readonly AlgorithmPlugin[] = [register(clap), register(bc), register(plas)];
+const PLUGINS: readonly AlgorithmPlugin[] = [register(clap), register(bc), register(plas), register(mopo), register(mobile)];
 
 /** Registered algorithm names, in listing order. */
 export const ALGORITHM_NAMES: readonly string[] = PLUGINS.map((p) => p.name);

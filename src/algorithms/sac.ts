@@ -325,6 +325,32 @@ export class SacAgent {
     });
   }
 
+  /** min_j Q'_j(s, a), a ~ π(s) with the tfjs seed `seed`: the target critics' value of a sampled next action, [B]. */
+  minTargetQ(obs: tf.Tensor2D, seed: number): tf.Tensor1D {
+    return tf.tidy(() => {
+      const { x } = this.policy(obs).rsample(seed);
+      return tf.min(this.qValues(this.criticTarget, obs, x), 0) as tf.Tensor1D;
+    });
+  }
+
+  /** Actions sampled from π for `rows` observations (row-major), with the tfjs seed `seed`. */
+  sampleActions(obs: Float32Array, rows: number, seed: number): Float32Array {
+    const a = tf.tidy(() => this.policy(tf.tensor2d(obs, [rows, this.obsDim])).rsample(seed).x);
+    const out = a.dataSync() as Float32Array;
+    a.dispose();
+    return out;
+  }
+
+  /** The deterministic action tanh(mean) for a batch of observations. */
+  meanAction(obs: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => tf.tanh(tf.split(this.actor.apply(obs), 2, 1)[0]) as tf.Tensor2D);
+  }
+
+  /** Q1(s, a) of the online critics, [B]. */
+  q1(obs: tf.Tensor2D, act: tf.Tensor2D): tf.Tensor1D {
+    return tf.tidy(() => tf.squeeze(tf.slice(this.qValues(this.critic, obs, act), [0, 0], [1, -1]), [0]) as tf.Tensor1D);
+  }
+
   /** One gradient step on critics, actor and temperature, then the Polyak update of the target critics. */
   update(b: SacBatch, rng: Rng): SacLosses {
     const B = b.rew.length;

@@ -73,7 +73,14 @@ export class TransitionSampler {
 
   /** B transitions drawn uniformly with replacement. */
   sample(): TransitionBatch {
-    const { B } = this.opts;
+    const ids = new Uint32Array(this.opts.B);
+    for (let b = 0; b < ids.length; b++) ids[b] = this.rng.int(this.count);
+    return this.rows(ids);
+  }
+
+  /** The transitions with these indices in [0, count), in this order (holdout sets, rollout starts). */
+  rows(ids: ArrayLike<number>): TransitionBatch {
+    const B = ids.length;
     const d = this.store.obsSize;
     const a = this.store.actDim;
     const batch: TransitionBatch = {
@@ -89,7 +96,8 @@ export class TransitionSampler {
       isFirst: new Float32Array(B),
     };
     for (let b = 0; b < B; b++) {
-      const i = this.rng.int(this.count);
+      const i = ids[b];
+      if (!(i >= 0 && i < this.count)) throw new Error(`transition index ${i} out of [0, ${this.count})`);
       const ep = this.store.episodes[this.episode[i]];
       const t = this.entry[i];
       this.copyObs(ep.obs as Float32Array, t, batch.obs, b);

@@ -19,6 +19,7 @@
 import { tf } from "../engine/tf.js";
 import { Module } from "../engine/nn.js";
 import type { Rng } from "../engine/rng.js";
+import type { NamedArray } from "../engine/serialize.js";
 
 export interface EnsembleDims {
   obsDim: number;
@@ -82,8 +83,8 @@ export class DynamicsEnsemble extends Module {
   private readonly inStd: tf.Variable;
   private readonly outMean: tf.Variable;
   private readonly outStd: tf.Variable;
-  /** Indices of the elite members (all members until a selection sets them). */
-  elites: number[];
+  /** 1 for the elite members (all members until a selection sets them); a parameter so that checkpoints keep it. */
+  private readonly eliteMask: tf.Variable;
 
   constructor(
     readonly dims: EnsembleDims,
@@ -117,12 +118,23 @@ export class DynamicsEnsemble extends Module {
     this.inStd = this.param("stats/inStd", tf.ones([this.inDim]));
     this.outMean = this.param("stats/outMean", tf.zeros([this.outDim]));
     this.outStd = this.param("stats/outStd", tf.ones([this.outDim]));
-    this.elites = Array.from({ length: E }, (_, i) => i);
+    this.eliteMask = this.param("eliteMask", tf.ones([E]));
   }
 
-  /** The parameters an optimiser trains (the standardisation constants excluded). */
+  /** Indices of the elite members, ascending. */
+  get elites(): number[] {
+    return Array.from(this.eliteMask.dataSync()).flatMap((m, i) => (m > 0 ? [i] : []));
+  }
+
+  set elites(ids: number[]) {
+    const E = this.opts.members;
+    if (ids.length === 0 || ids.some((i) => !(Number.isInteger(i) && i >= 0 && i < E))) throw new Error(`elites must be member indices in [0, ${E}), got [${ids}]`);
+    this.eliteMask.assign(tf.tensor1d(Array.from({ length: E }, (_, i) => (ids.includes(i) ? 1 : 0))));
+  }
+
+  /** The parameters an optimiser trains (the standardisation constants and the elite mask excluded). */
   trainableParams(): Map<string, tf.Variable> {
-    return new Map([...this.namedParams()].filter(([name]) => !name.startsWith("stats/")));
+    return new Map([...this.namedParams()].filter(([name]) => !name.startsWith("stats/") && name !== "eliteMask"));
   }
 
   setStats(s: EnsembleStats): void {
@@ -208,9 +220,10 @@ export class DynamicsEnsemble extends Module {
     const d = this.dims.obsDim;
     const w = this.outDim;
     const out = new Float32Array(samples * this.elites.length * B * d);
+    const elites = this.elites;
     let k = 0;
     for (let s = 0; s < samples; s++) {
-      for (const e of this.elites) {
+      for (const e of elites) {
         for (let b = 0; b < B; b++) {
           const at = (e * B + b) * w;
           for (let j = 0; j < d; j++) out[k++] = o[b * d + j] + m[at + j] + sd[at + j] * rng.normal();
@@ -287,13 +300,38 @@ export class EnsembleSelection {
     return this.sinceImproved >= this.patience;
   }
 
+  /** The selection's state as named arrays (a checkpoint's, for an exact resume mid-training). */
+  toArrays(): Map<string, NamedArray> {
+    const out = new Map<string, NamedArray>();
+    out.set("best", { shape: [this.best.length], data: Float32Array.from(this.best) });
+    out.set("sinceImproved", { shape: [1], data: Float32Array.of(this.sinceImproved) });
+    this.snapshots.forEach((snap, i) => {
+      for (const [name, data] of snap ?? []) out.set(`member${i}/${name}`, { shape: [data.length], data });
+    });
+    return out;
+  }
+
+  /** Restores `toArrays()`'s state. */
+  setArrays(arrays: Map<string, NamedArray>): void {
+    const best = arrays.get("best");
+    const since = arrays.get("sinceImproved");
+    if (!best || best.data.length !== this.best.length || !since) throw new Error("ensemble selection state: missing or wrong-sized 'best' / 'sinceImproved'");
+    this.best.set(best.data);
+    this.sinceImproved = since.data[0];
+    this.snapshots.forEach((_, i) => {
+      const prefix = `member${i}/`;
+      const snap = new Map([...arrays].filter(([k]) => k.startsWith(prefix)).map(([k, a]) => [k.slice(prefix.length), a.data]));
+      this.snapshots[i] = snap.size > 0 ? snap : null;
+    });
+  }
+
   /** Restores the best snapshots, sets the elites, and returns each member's best holdout error and the elites. */
   finish(): { holdout: number[]; elites: number[] } {
     this.snapshots.forEach((s, i) => {
       if (s) this.ensemble.setMemberArrays(i, s);
     });
     const order = Array.from(this.best.keys()).sort((a, b) => this.best[a] - this.best[b]);
-    this.ensemble.elites = order.slice(0, this.ensemble.opts.elites).sort((a, b) => a - b);
+    this.ensemble.elites = order.slice(0, this.ensemble.opts.elites);
     return { holdout: Array.from(this.best), elites: this.ensemble.elites };
   }
 }

@@ -24,7 +24,7 @@ import type { PolicySpec } from "../eval/policy.js";
 import { evaluate, type EpisodeResult } from "../eval/evaluate.js";
 import { writeRunReport } from "../report/run-report.js";
 import { fmtNumber as fmt, fmtTerms, silentProgress, type Progress } from "../util/progress.js";
-import type { Batch, ModelDims, PhaseName, PhaseSpec } from "../algorithms/plugin.js";
+import { OWN_BATCH, type Batch, type ModelDims, type PhaseName, type PhaseSpec } from "../algorithms/plugin.js";
 import { algorithm, loadCheckpoint } from "../algorithms/registry.js";
 import { readJson, saveCheckpoint, type Phase } from "../algorithms/checkpoint.js";
 import { bestEvaluation, cheapChecksum, checkNewRunDir, lastElapsed, lockRun, packageVersion, runPaths, truncateMetrics } from "./run-dir.js";
@@ -209,8 +209,9 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
   let evalRng = rng.split("eval");
   // Dataset-derived sizes are computed once; a resumed run keeps those it started with.
   dims = resumeFrom ? { ...dims, ...resumeFrom.dims } : { ...dims, ...plugin.dims?.(config, store) };
-  const algo = plugin.create(config, dims, rng);
-  let obsStats: ObsStats | null = config.data.obsNorm ? store.obsStats : null;
+  // A resumed run keeps its statistics; a reused model brings the ones it was trained with.
+  let obsStats: ObsStats | null = resumeFrom ? resumeFrom.obsStats : modelSource ? modelSource.obsStats : config.data.obsNorm ? store.obsStats : null;
+  const algo = plugin.create(config, dims, rng, { store, stats: obsStats, envId: opts.envId ?? null });
   let phase: Phase = "model";
   let modelStep = 0;
   let agentStep = 0;
@@ -220,14 +221,14 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
     resumeFrom.restoreGroup("model", groups.model);
     resumeFrom.restoreGroup("agent", groups.agent);
     algo.setRngStates(resumeFrom.state.rng);
+    algo.restoreExtraState?.((name) => resumeFrom.extraArrays(name));
     dataRng = Rng.fromState(resumeFrom.state.rng.data);
     evalRng = Rng.fromState(resumeFrom.state.rng.eval);
-    obsStats = resumeFrom.obsStats;
     ({ phase, modelStep, agentStep } = resumeFrom.state);
   } else if (modelSource) {
+    // The model was trained on observations normalised with its own statistics: acting and imagination keep them
+    // (obsStats above).
     modelSource.restoreGroup("model", groups.model);
-    // The model was trained on observations normalised with its own statistics: acting and imagination keep them.
-    obsStats = modelSource.obsStats;
     phase = "agent";
     modelStep = phases.model.steps;
   }
@@ -235,11 +236,12 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
   const windowOpts = { B: config.data.batch, T: config.data.window, normalise: config.data.obsNorm, stats: obsStats ?? undefined, coverage: config.data.coverage };
   // Both phases draw from the one data stream, in order, so a resumed run draws what an uninterrupted one would.
   const batches = (spec: PhaseSpec): (() => Batch) => {
+    if (spec.batch === "own") return () => OWN_BATCH;
     if (spec.batch === "windows") {
       const sampler = new WindowSampler(store, { ...windowOpts, returnsToGo: spec.returnsToGo }, dataRng);
       return () => sampler.sample();
     }
-    const sampler = new TransitionSampler(store, { B: config.data.batch, normalise: config.data.obsNorm, stats: obsStats ?? undefined }, dataRng);
+    const sampler = new TransitionSampler(store, { B: spec.batchSize ?? config.data.batch, normalise: config.data.obsNorm, stats: obsStats ?? undefined }, dataRng);
     return () => sampler.sample();
   };
   // Fixed diagnostic batches: random windows, and windows at episode starts (where a behaviour model that
@@ -268,7 +270,7 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
     dataset: { name: opts.dataset.name, path: resolve(opts.dataset.path) },
     rng: { ...algo.rngStates(), data: dataRng.getState(), eval: evalRng.getState() },
   });
-  const snapshot = () => saveCheckpoint(paths.checkpoint, { state: checkpointState(), groups: algo.groups(), config, obsStats });
+  const snapshot = () => saveCheckpoint(paths.checkpoint, { state: checkpointState(), groups: algo.groups(), config, obsStats, arrays: algo.extraState?.() });
 
   const finish = (status: "done" | "stopped" | "diverged") => {
     manifest.status = status;
@@ -316,7 +318,7 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
     return record;
   };
 
-  /** Steps one phase to `total`; returns false when stopped early. */
+  /** Steps one phase to `total` or until the algorithm ends it (phaseDone); returns false when stopped by the caller. */
   const runPhase = async (name: PhaseName, total: number, next: () => Batch, after: (s: number) => Promise<void>): Promise<boolean> => {
     const start = name === "model" ? modelStep : agentStep;
     const task = progress.task(name, total, { start });
@@ -334,7 +336,8 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
           const ckpt = existsSync(join(paths.checkpoint, "state.json")) ? `the last good checkpoint is in ${paths.checkpoint}` : "no checkpoint was saved before it";
           throw new TrainingDiverged(`training stopped: ${name} loss term '${bad[0]}' became ${bad[1]} at ${name} step ${s} (run ${runDir}; ${ckpt})`);
         }
-        if (s % config.train.logEvery === 0 || s === total) {
+        const done = s < total && algo.phaseDone?.(name) === true;
+        if (s % config.train.logEvery === 0 || s === total || done) {
           log({ phase: name, step: s, elapsed_s: (Date.now() - t0) / 1000, ...terms });
           task.update(s, fmtTerms(terms));
         } else {
@@ -345,6 +348,10 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
         // the phase. setImmediate costs microseconds against a step's milliseconds.
         await new Promise((r) => setImmediate(r));
         if (config.train.checkpointEvery > 0 && s % config.train.checkpointEvery === 0 && s < total) snapshot();
+        if (done) {
+          progress.log(`${name}: ended by the algorithm at step ${s} of ${total}`);
+          break;
+        }
         if (opts.shouldStop?.(name, s) && s < total) {
           snapshot();
           finish("stopped");
@@ -357,7 +364,10 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
     }
   };
 
-  const describe = (spec: PhaseSpec) => `${spec.steps} steps, ${spec.batch === "windows" ? `B ${config.data.batch} × T ${config.data.window} windows` : `batches of ${config.data.batch} transitions`}`;
+  const describe = (spec: PhaseSpec) => {
+    const batch = spec.batch === "windows" ? `B ${config.data.batch} × T ${config.data.window} windows` : spec.batch === "own" ? "the algorithm's own batches" : `batches of ${spec.batchSize ?? config.data.batch} transitions`;
+    return `${spec.steps} steps, ${batch}`;
+  };
   try {
     if (phase === "model") {
       if (phases.model.steps > 0) {
@@ -365,6 +375,7 @@ async function trainLocked(opts: TrainOptions, run: LockedRun): Promise<TrainRes
         const ok = await runPhase("model", phases.model.steps, batches(phases.model), async () => {});
         if (!ok) return { runDir, status: "stopped", modelStep, agentStep };
       }
+      algo.endPhase?.("model");
       phase = "agent";
       const model = algo.groups().model;
       if (model.params.size > 0) {

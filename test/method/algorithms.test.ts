@@ -20,6 +20,7 @@ import { WindowSampler } from "../../src/data/windows.js";
 import { TransitionSampler } from "../../src/data/transitions.js";
 import { evaluate } from "../../src/eval/evaluate.js";
 import { saveCheckpoint } from "../../src/algorithms/checkpoint.js";
+import { OWN_BATCH } from "../../src/algorithms/plugin.js";
 import { ALGORITHM_NAMES, algorithm, buildRunConfig, loadCheckpoint, resolveRunConfig } from "../../src/algorithms/registry.js";
 import { registryEvaluator, train, type TrainOptions } from "../../src/training/trainer.js";
 import type { CommonConfig } from "../../src/config/schema.js";
@@ -116,7 +117,7 @@ for (const name of ALGORITHM_NAMES) {
     // The checkpoint loads into a fresh instance and saves back to the same bytes.
     const ckpt = loadCheckpoint(whole);
     assert.equal(ckpt.config.algo, name);
-    const again = plugin.create(ckpt.config, ckpt.dims, new Rng(99));
+    const again = plugin.create(ckpt.config, ckpt.dims, new Rng(99), { store, stats: ckpt.obsStats, envId: "hopper" });
     try {
       const groups = again.groups();
       ckpt.restoreGroup("model", groups.model);
@@ -140,16 +141,19 @@ for (const name of ALGORITHM_NAMES) {
   test(`${name}: training steps leave no tensors behind`, () => {
     const config = tinyConfig(name);
     const plugin = algorithm(name);
-    const algo = plugin.create(config, { obsDim: OBS, actDim: ACT }, new Rng(1));
+    const algo = plugin.create(config, { obsDim: OBS, actDim: ACT }, new Rng(1), { store, stats: store.obsStats, envId: "hopper" });
     try {
       const phases = plugin.phases(config);
       for (const phase of ["model", "agent"] as const) {
         if (phases[phase].steps === 0) continue;
         const rng = new Rng(2);
+        const spec = phases[phase];
         const next =
-          phases[phase].batch === "windows"
-            ? ((s) => () => s.sample())(new WindowSampler(store, { B: config.data.batch, T: config.data.window, normalise: true, returnsToGo: phases[phase].returnsToGo }, rng))
-            : ((s) => () => s.sample())(new TransitionSampler(store, { B: config.data.batch, normalise: true }, rng));
+          spec.batch === "own"
+            ? () => OWN_BATCH
+            : spec.batch === "windows"
+              ? ((s) => () => s.sample())(new WindowSampler(store, { B: config.data.batch, T: config.data.window, normalise: true, returnsToGo: spec.returnsToGo }, rng))
+              : ((s) => () => s.sample())(new TransitionSampler(store, { B: spec.batchSize ?? config.data.batch, normalise: true }, rng));
         algo.step(phase, next());
         const before = liveTensors();
         for (let i = 0; i < 3; i++) algo.step(phase, next());

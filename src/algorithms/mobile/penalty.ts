@@ -5,6 +5,8 @@
  * members — the unbiased (n − 1) estimate, as torch's `std` that MOBILE's code calls computes it. The critic target
  * then uses r − β · u.
  */
+import { tf } from "../../engine/tf.js";
+import type { UncertaintyPenalty } from "../model-based-sac.js";
 
 /** q: [samples, members, rows] row-major → u [rows]. */
 export function bellmanInconsistency(q: Float32Array, samples: number, members: number, rows: number): Float32Array {
@@ -21,4 +23,23 @@ export function bellmanInconsistency(q: Float32Array, samples: number, members: 
     u[i] = Math.sqrt(v / (members - 1));
   }
   return u;
+}
+
+/**
+ * β · u(s, a) for `rows` model transitions (obs, act row-major): next states from the elites, the target critics'
+ * min Q at actions the current policy samples there, then bellmanInconsistency.
+ */
+export function mobileTargetPenalty(coef: number, samples: number): UncertaintyPenalty["target"] {
+  return ({ ensemble, sac, obs, act, rows, rng }) => {
+    const d = ensemble.dims.obsDim;
+    const members = ensemble.elites.length;
+    const o = tf.tensor2d(obs, [rows, d]);
+    const a = tf.tensor2d(act, [rows, ensemble.dims.actDim]);
+    const next = ensemble.sampleNext(o, a, samples, rng);
+    tf.dispose([o, a]);
+    const q = tf.tidy(() => sac.minTargetQ(tf.tensor2d(next, [samples * members * rows, d]), rng.tfSeed()));
+    const u = bellmanInconsistency(q.dataSync() as Float32Array, samples, members, rows);
+    q.dispose();
+    return u.map((x) => coef * x);
+  };
 }
