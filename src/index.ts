@@ -42,6 +42,7 @@ export { TransitionSampler, type TransitionBatch } from "./data/transitions.js";
 
 // C-LAP: the latent action model, the constrained policy, returns, its config and presets.
 export { LatentActionModel, type LatentState, type ModelConfig } from "./models/latent-action-model.js";
+export { DynamicsEnsemble, EnsembleSelection, type EnsembleOptions, type EnsembleStats } from "./models/dynamics-ensemble.js";
 export { type ClapConfig, type PolicyConfig, type AgentConfig, CLAP_PRESETS, resolveClapConfig, epsilonForDataset } from "./algorithms/clap/config.js";
 export { ConstrainedPolicy, constrainedMap } from "./algorithms/clap/constrained-policy.js";
 export { nStepReturns, lambdaReturns, stepWeights } from "./algorithms/clap/returns.js";

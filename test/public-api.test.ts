@@ -7,7 +7,7 @@ test("the package entry point exposes the public API under its own name", async 
     assert.equal(typeof (api as Record<string, unknown>)[name], "function", `${name} is exported`);
   }
   assert.ok(api.listEnvs().some((e) => e.id === "hopper"));
-  assert.deepEqual([...api.ALGORITHM_NAMES], ["clap", "bc", "plas"]);
+  assert.deepEqual([...api.ALGORITHM_NAMES], ["clap", "bc", "plas", "mopo", "mobile"]);
   assert.equal(api.buildRunConfig("clap", { preset: "tiny" }).data.window, 10);
   assert.equal(api.buildRunConfig("bc", { preset: "tiny" }).algo, "bc");
 });
