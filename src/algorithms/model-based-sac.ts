@@ -87,7 +87,7 @@ export const SAC_SECTION = {
   eps: num({ positive: true }),
   discount: num({ min: 0, max: 1 }),
   tau: num({ min: 0, max: 1 }),
-  /** "auto": α trained towards −actDim; "fixed": α stays at initAlpha; null-like "derived": the algorithm's per-dataset choice. */
+  /** "auto": α trained towards −actDim; "fixed": α stays at initAlpha; "derived": the algorithm's per-dataset choice. */
   alpha: oneOf("derived", "auto", "fixed"),
   initAlpha: num({ positive: true }),
   /** SAC batch (real and model transitions together). */
@@ -222,7 +222,8 @@ export class ModelSacAgent implements Algorithm {
     });
 
     // The holdout split is drawn once from its own stream, so a resumed run rebuilds the same one.
-    this.sampler = new TransitionSampler(data.store, { B: 1, normalise: false }, runRng.split("unused"));
+    // Only `rows` is used: every draw goes through this algorithm's own streams, so the sampler's is never consumed.
+    this.sampler = new TransitionSampler(data.store, { B: 1, normalise: false }, runRng.split("transition-rows"));
     const n = this.sampler.count;
     const ids = Uint32Array.from({ length: n }, (_, i) => i);
     const split = runRng.split("holdout");
